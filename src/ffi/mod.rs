@@ -1,0 +1,510 @@
+//! The C shell: result codes, the thread-local last error, the panic
+//! boundary, argument conversion and owned strings. Entry points here and in
+//! the submodules only check, convert, call the core once and map the result.
+
+#![allow(non_camel_case_types)]
+
+use std::cell::RefCell;
+use std::ffi::{c_char, c_int, c_void, CStr, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+
+use crate::error::Error;
+
+pub mod client;
+
+/// Result of every fallible libkitsu call. The numbers are stable forever:
+/// never renumbered, never reused. Ranges: usage 1xxx, transfer 2xxx,
+/// HTTP/server 3xxx, local files 4xxx, control 5xxx, internal 9xxx.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum kitsu_result {
+    /// Success.
+    Ok = 0,
+    /// A required pointer argument was NULL.
+    NullParameter = 1000,
+    /// An argument has a wrong value (bad URL, bad JSON, a folder as target...).
+    InvalidParameter = 1001,
+    /// The caller's buffer was too small; the output was truncated.
+    BufferTooSmall = 1002,
+    /// A string argument is not valid UTF-8.
+    InvalidUtf8 = 1003,
+    /// A blocking libkitsu call was made from inside a progress callback.
+    ReentrantCall = 1004,
+    /// Connection refused or reset, DNS failure, protocol error.
+    Network = 2000,
+    /// The connection could not be set up within the connect timeout.
+    ConnectTimeout = 2001,
+    /// No byte moved for the stall timeout.
+    Stalled = 2002,
+    /// TLS handshake or certificate verification failed.
+    Tls = 2003,
+    /// The connection closed before the whole body (Content-Length) arrived.
+    IncompleteBody = 2004,
+    /// An HTTP error status without a more specific code below.
+    HttpStatus = 3000,
+    /// 400: the server refused a parameter (gazu's ParameterException).
+    BadRequest = 3400,
+    /// 401: not logged in, or the token expired and could not be refreshed.
+    Unauthorized = 3401,
+    /// 403: not allowed (gazu's NotAllowedException).
+    Forbidden = 3403,
+    /// 404: no such route or record (gazu's RouteNotFoundException).
+    NotFound = 3404,
+    /// 405: method not allowed.
+    MethodNotAllowed = 3405,
+    /// 413: the file is too big for the server or its proxy.
+    PayloadTooLarge = 3413,
+    /// 422: validation failed (gazu's ValidationException).
+    Unprocessable = 3422,
+    /// 429: too many requests; see the message (and retry later).
+    TooManyRequests = 3429,
+    /// 500 and other 5xx without a code of their own (gazu's ServerErrorException).
+    ServerError = 3500,
+    /// 502: bad gateway.
+    BadGateway = 3502,
+    /// 503: service unavailable, such as Zou's media limiter; retry later.
+    ServiceUnavailable = 3503,
+    /// 504: gateway timeout.
+    GatewayTimeout = 3504,
+    /// Log-in refused: wrong credentials, locked account, 2FA required.
+    AuthFailed = 3600,
+    /// A 202 "preview still processing" lasted past the processing timeout.
+    ProcessingTimeout = 3601,
+    /// A 2xx upload answer carried an error message (gazu's UploadFailedException).
+    UploadFailed = 3602,
+    /// The server's answer is not what the route promises (not JSON, not UTF-8).
+    InvalidResponse = 3603,
+    /// Local I/O error (permissions, disk full...).
+    Io = 4000,
+    /// A local file or folder does not exist.
+    FileNotFound = 4001,
+    /// The progress callback returned non-zero; nothing was left behind.
+    AbortedByCallback = 5000,
+    /// A panic inside libkitsu was caught at the boundary. Please report it.
+    Panic = 9000,
+    /// The feature behind this function was not compiled in.
+    FeatureNotEnabled = 9001,
+}
+
+impl kitsu_result {
+    /// Every code, for `kitsu_result_str` and the tests.
+    pub const ALL: &'static [kitsu_result] = &[
+        kitsu_result::Ok,
+        kitsu_result::NullParameter,
+        kitsu_result::InvalidParameter,
+        kitsu_result::BufferTooSmall,
+        kitsu_result::InvalidUtf8,
+        kitsu_result::ReentrantCall,
+        kitsu_result::Network,
+        kitsu_result::ConnectTimeout,
+        kitsu_result::Stalled,
+        kitsu_result::Tls,
+        kitsu_result::IncompleteBody,
+        kitsu_result::HttpStatus,
+        kitsu_result::BadRequest,
+        kitsu_result::Unauthorized,
+        kitsu_result::Forbidden,
+        kitsu_result::NotFound,
+        kitsu_result::MethodNotAllowed,
+        kitsu_result::PayloadTooLarge,
+        kitsu_result::Unprocessable,
+        kitsu_result::TooManyRequests,
+        kitsu_result::ServerError,
+        kitsu_result::BadGateway,
+        kitsu_result::ServiceUnavailable,
+        kitsu_result::GatewayTimeout,
+        kitsu_result::AuthFailed,
+        kitsu_result::ProcessingTimeout,
+        kitsu_result::UploadFailed,
+        kitsu_result::InvalidResponse,
+        kitsu_result::Io,
+        kitsu_result::FileNotFound,
+        kitsu_result::AbortedByCallback,
+        kitsu_result::Panic,
+        kitsu_result::FeatureNotEnabled,
+    ];
+
+    /// A short, static description (NUL-terminated for C).
+    pub fn description(self) -> &'static CStr {
+        use kitsu_result::*;
+        match self {
+            Ok => c"success",
+            NullParameter => c"a required pointer argument was NULL",
+            InvalidParameter => c"invalid argument",
+            BufferTooSmall => c"buffer too small; output truncated",
+            InvalidUtf8 => c"a string argument is not valid UTF-8",
+            ReentrantCall => c"libkitsu called from inside its own progress callback",
+            Network => c"network error",
+            ConnectTimeout => c"connect timeout",
+            Stalled => c"transfer stalled: no byte moved for the stall timeout",
+            Tls => c"TLS error",
+            IncompleteBody => c"connection closed before the whole body arrived",
+            HttpStatus => c"HTTP error status",
+            BadRequest => c"HTTP 400 bad request",
+            Unauthorized => c"HTTP 401 not authenticated",
+            Forbidden => c"HTTP 403 not allowed",
+            NotFound => c"HTTP 404 not found",
+            MethodNotAllowed => c"HTTP 405 method not allowed",
+            PayloadTooLarge => c"HTTP 413 file too big for the server",
+            Unprocessable => c"HTTP 422 validation failed",
+            TooManyRequests => c"HTTP 429 too many requests",
+            ServerError => c"HTTP 5xx server error",
+            BadGateway => c"HTTP 502 bad gateway",
+            ServiceUnavailable => c"HTTP 503 service unavailable",
+            GatewayTimeout => c"HTTP 504 gateway timeout",
+            AuthFailed => c"authentication failed",
+            ProcessingTimeout => c"the preview was still processing after the processing timeout",
+            UploadFailed => c"the server refused the upload",
+            InvalidResponse => c"invalid response from the server",
+            Io => c"local I/O error",
+            FileNotFound => c"file not found",
+            AbortedByCallback => c"aborted by the progress callback",
+            Panic => c"internal error (panic caught)",
+            FeatureNotEnabled => c"feature not compiled in",
+        }
+    }
+}
+
+/// The one mapping from core errors to result codes.
+pub(crate) fn result_of(error: &Error) -> kitsu_result {
+    use kitsu_result as R;
+    match error {
+        Error::InvalidParameter(_) => R::InvalidParameter,
+        Error::ReentrantCall => R::ReentrantCall,
+        Error::Network { .. } => R::Network,
+        Error::ConnectTimeout { .. } => R::ConnectTimeout,
+        Error::Stalled { .. } => R::Stalled,
+        Error::Tls { .. } => R::Tls,
+        Error::IncompleteBody { .. } => R::IncompleteBody,
+        Error::Http { status, .. } => match status {
+            400 => R::BadRequest,
+            401 => R::Unauthorized,
+            403 => R::Forbidden,
+            404 => R::NotFound,
+            405 => R::MethodNotAllowed,
+            413 => R::PayloadTooLarge,
+            422 => R::Unprocessable,
+            429 => R::TooManyRequests,
+            502 => R::BadGateway,
+            503 => R::ServiceUnavailable,
+            504 => R::GatewayTimeout,
+            500..=599 => R::ServerError,
+            _ => R::HttpStatus,
+        },
+        Error::AuthFailed { .. } => R::AuthFailed,
+        Error::ProcessingTimeout { .. } => R::ProcessingTimeout,
+        Error::UploadFailed { .. } => R::UploadFailed,
+        Error::InvalidResponse { .. } => R::InvalidResponse,
+        Error::FileNotFound { .. } => R::FileNotFound,
+        Error::Io { .. } => R::Io,
+        Error::AbortedByCallback => R::AbortedByCallback,
+        Error::Panic(_) => R::Panic,
+    }
+}
+
+/// A failure at the boundary: the core's, or one of the C arguments.
+pub(crate) enum Failure {
+    Core(Error),
+    Null(&'static str),
+    Utf8(&'static str),
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Failure {
+        Failure::Core(error)
+    }
+}
+
+struct LastError {
+    code: kitsu_result,
+    http_status: i32,
+    message: String,
+}
+
+thread_local! {
+    static LAST_ERROR: RefCell<Option<LastError>> = const { RefCell::new(None) };
+}
+
+fn record(failure: Failure) -> kitsu_result {
+    let (code, http_status, message) = match failure {
+        Failure::Core(error) => (
+            result_of(&error),
+            error.http_status().map(i32::from).unwrap_or(0),
+            error.to_string(),
+        ),
+        Failure::Null(name) => (
+            kitsu_result::NullParameter,
+            0,
+            format!("argument `{name}` must not be NULL"),
+        ),
+        Failure::Utf8(name) => (
+            kitsu_result::InvalidUtf8,
+            0,
+            format!("argument `{name}` is not valid UTF-8"),
+        ),
+    };
+    LAST_ERROR.with(|last| {
+        *last.borrow_mut() = Some(LastError {
+            code,
+            http_status,
+            message,
+        })
+    });
+    code
+}
+
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic".into()
+    }
+}
+
+/// The panic boundary every fallible entry point runs in: a panic becomes
+/// `KITSU_RESULT_PANIC` with its text in the last error, never an unwind into C.
+pub(crate) fn boundary(body: impl FnOnce() -> Result<(), Failure>) -> kitsu_result {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(())) => kitsu_result::Ok,
+        Ok(Err(failure)) => record(failure),
+        Err(payload) => record(Failure::Core(Error::Panic(panic_text(&*payload)))),
+    }
+}
+
+/// The boundary for entry points that return nothing (the `_free` functions).
+pub(crate) fn boundary_void(body: impl FnOnce()) {
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(body)) {
+        record(Failure::Core(Error::Panic(panic_text(&*payload))));
+    }
+}
+
+/// A required C string argument as `&str`.
+///
+/// # Safety
+/// `ptr` is NULL or a NUL-terminated string valid for the call.
+pub(crate) unsafe fn arg_str<'a>(ptr: *const c_char, name: &'static str) -> Result<&'a str, Failure> {
+    if ptr.is_null() {
+        return Err(Failure::Null(name));
+    }
+    CStr::from_ptr(ptr).to_str().map_err(|_| Failure::Utf8(name))
+}
+
+/// An optional C string argument (NULL gives `None`).
+///
+/// # Safety
+/// As [`arg_str`].
+pub(crate) unsafe fn arg_opt_str<'a>(
+    ptr: *const c_char,
+    name: &'static str,
+) -> Result<Option<&'a str>, Failure> {
+    if ptr.is_null() {
+        Ok(None)
+    } else {
+        arg_str(ptr, name).map(Some)
+    }
+}
+
+/// A required path argument (UTF-8 on every platform).
+///
+/// # Safety
+/// As [`arg_str`].
+pub(crate) unsafe fn arg_path(ptr: *const c_char, name: &'static str) -> Result<PathBuf, Failure> {
+    arg_str(ptr, name).map(PathBuf::from)
+}
+
+/// A required output pointer.
+pub(crate) fn arg_out<T>(ptr: *mut T, name: &'static str) -> Result<*mut T, Failure> {
+    if ptr.is_null() {
+        Err(Failure::Null(name))
+    } else {
+        Ok(ptr)
+    }
+}
+
+/// Text handed to C, freed only by `kitsu_string_free`.
+pub(crate) fn owned_c_string(text: String, what: &str) -> Result<*mut c_char, Failure> {
+    CString::new(text).map(CString::into_raw).map_err(|_| {
+        Failure::Core(Error::InvalidResponse {
+            path: what.into(),
+            message: "the answer contains a NUL byte".into(),
+        })
+    })
+}
+
+/// Writes an owned string to an optional `char **out` (NULL: discarded).
+///
+/// # Safety
+/// `out` is NULL or valid for a write.
+pub(crate) unsafe fn write_opt_string(out: *mut *mut c_char, text: String, what: &str) -> Result<(), Failure> {
+    if !out.is_null() {
+        *out = owned_c_string(text, what)?;
+    }
+    Ok(())
+}
+
+/// `typedef int (*kitsu_progress_cb)(uint64_t bytes_read, uint64_t total, void *user_data);`
+///
+/// Called only on the thread that called libkitsu, and only before that call
+/// returns. The first call is `(0, total)`; then at most about 10 calls a
+/// second while bytes flow, and about one a second while they do not; on
+/// success a last call with the final count (`(total, total)` when the total
+/// is known). `total` is 0 when unknown (no Content-Length); for an upload it
+/// is the sum of the file sizes. `bytes_read` never decreases and never
+/// exceeds a known `total`. Return `KITSU_PROGRESS_CONTINUE` (0) to go on;
+/// any other value aborts the transfer: the call returns
+/// `KITSU_RESULT_ABORTED_BY_CALLBACK` and leaves nothing behind. Calling a
+/// blocking libkitsu function from the callback returns
+/// `KITSU_RESULT_REENTRANT_CALL`. The callback must not throw a C++
+/// exception or `longjmp` out.
+pub type kitsu_progress_cb =
+    Option<unsafe extern "C" fn(bytes_read: u64, total: u64, user_data: *mut c_void) -> c_int>;
+
+/// Adapts a C callback to the core's `FnMut(done, total) -> keep_going`.
+pub(crate) fn progress_adapter(
+    callback: kitsu_progress_cb,
+    user_data: *mut c_void,
+) -> Option<impl FnMut(u64, u64) -> bool> {
+    // SAFETY: the caller promised the callback is callable with its user_data
+    // for the duration of the call; the core calls it on this thread only.
+    callback.map(move |f| move |done, total| unsafe { f(done, total, user_data) } == 0)
+}
+
+// ---------------------------------------------------------------------------
+// Entry points that belong to no object.
+
+/// The library's version, "MAJOR.MINOR.PATCH". Static; never free it.
+/// Safe from any thread.
+#[no_mangle]
+pub extern "C" fn kitsu_version() -> *const c_char {
+    static VERSION: &CStr = {
+        match CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
+            Ok(v) => v,
+            Err(_) => panic!("version string"),
+        }
+    };
+    VERSION.as_ptr()
+}
+
+/// The ABI version this library implements; compare it with
+/// `KITSU_ABI_VERSION` from the header you compiled against. Safe from any thread.
+#[no_mangle]
+pub extern "C" fn kitsu_abi_version() -> u32 {
+    crate::ABI_VERSION
+}
+
+/// A static description of a result code (a `kitsu_result` value; taken as
+/// `uint32_t`, which is what `kitsu_result` is in C, so an unknown number is
+/// safe). Never free it. Safe from any thread.
+#[no_mangle]
+pub extern "C" fn kitsu_result_str(result: u32) -> *const c_char {
+    kitsu_result::ALL
+        .iter()
+        .find(|code| **code as u32 == result)
+        .map(|code| code.description())
+        .unwrap_or(c"unknown result code")
+        .as_ptr()
+}
+
+/// Copies the calling thread's last error message into `buf` (NUL-terminated
+/// UTF-8, truncated to fit on a character boundary) and sets `*out_len`
+/// (when not NULL) to the message's full length in bytes, without the NUL.
+/// Pass `buf = NULL, len = 0` to ask for the length only.
+/// Returns `KITSU_RESULT_BUFFER_TOO_SMALL` when the message was truncated
+/// (the last error is kept, so the caller can retry with a larger buffer).
+/// With no error recorded the message is empty. `KITSU_ERROR_SIZE` is a
+/// comfortable size. Successful calls do not clear the last error.
+///
+/// # Safety
+/// `buf` is NULL or valid for `len` bytes; `out_len` is NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn kitsu_last_error_message(buf: *mut c_char, len: usize, out_len: *mut usize) -> kitsu_result {
+    // Not through `boundary`: reading the last error must not replace it.
+    let message = LAST_ERROR.with(|last| {
+        last.borrow()
+            .as_ref()
+            .map(|e| e.message.clone())
+            .unwrap_or_default()
+    });
+    if !out_len.is_null() {
+        *out_len = message.len();
+    }
+    if buf.is_null() {
+        return if len == 0 {
+            kitsu_result::Ok
+        } else {
+            kitsu_result::NullParameter
+        };
+    }
+    if len == 0 {
+        return kitsu_result::BufferTooSmall;
+    }
+    let mut take = message.len().min(len - 1);
+    while !message.is_char_boundary(take) {
+        take -= 1;
+    }
+    std::ptr::copy_nonoverlapping(message.as_ptr(), buf.cast::<u8>(), take);
+    *buf.add(take) = 0;
+    if take < message.len() {
+        kitsu_result::BufferTooSmall
+    } else {
+        kitsu_result::Ok
+    }
+}
+
+/// The result code of the calling thread's last error (`KITSU_RESULT_OK` when none).
+#[no_mangle]
+pub extern "C" fn kitsu_last_error_code() -> kitsu_result {
+    LAST_ERROR.with(|last| last.borrow().as_ref().map(|e| e.code).unwrap_or(kitsu_result::Ok))
+}
+
+/// The HTTP status behind the calling thread's last error, or 0 when the
+/// last error had none (a network or local error, or no error).
+#[no_mangle]
+pub extern "C" fn kitsu_last_error_http_status() -> i32 {
+    LAST_ERROR.with(|last| last.borrow().as_ref().map(|e| e.http_status).unwrap_or(0))
+}
+
+/// Forgets the calling thread's last error.
+#[no_mangle]
+pub extern "C" fn kitsu_last_error_clear() {
+    LAST_ERROR.with(|last| *last.borrow_mut() = None);
+}
+
+/// Frees a string returned by libkitsu (an `out_json`). NULL is a no-op.
+/// Never pass such strings to `free()`, nor these functions anything else.
+///
+/// # Safety
+/// `text` is NULL or a string from libkitsu not freed before.
+#[no_mangle]
+pub unsafe extern "C" fn kitsu_string_free(text: *mut c_char) {
+    boundary_void(|| {
+        if !text.is_null() {
+            drop(CString::from_raw(text));
+        }
+    })
+}
+
+/// Frees bytes returned by `kitsu_client_get_bytes`, with the length it gave.
+/// NULL is a no-op.
+///
+/// # Safety
+/// `data`/`len` are exactly what `kitsu_client_get_bytes` returned, not freed before.
+#[no_mangle]
+pub unsafe extern "C" fn kitsu_bytes_free(data: *mut u8, len: usize) {
+    boundary_void(|| {
+        if !data.is_null() {
+            drop(Box::from_raw(std::ptr::slice_from_raw_parts_mut(data, len)));
+        }
+    })
+}
+
+/// Test hook for bindings and the test suite: panics inside the boundary,
+/// proving that a panic comes back as `KITSU_RESULT_PANIC` with its message
+/// in the last error instead of unwinding into the caller.
+#[no_mangle]
+pub extern "C" fn kitsu_test_panic() -> kitsu_result {
+    boundary(|| panic!("kitsu_test_panic was called"))
+}

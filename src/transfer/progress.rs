@@ -1,0 +1,194 @@
+//! The progress contract, in one place:
+//! - the first call is `(0, total)`; `total` is 0 when unknown;
+//! - at most one call per [`MIN_INTERVAL`] while bytes flow, and a repeat of
+//!   the last value about once per [`HEARTBEAT`] while they do not;
+//! - on success a last call with the final count (`(total, total)` when known);
+//! - `done` never decreases and never exceeds a known `total`;
+//! - a callback returning `false` aborts with [`Error::AbortedByCallback`].
+//!
+//! [`Progress`] is only ever used by code running on the thread that called
+//! the library (inside `block_on`), so callbacks run on that thread only.
+
+use std::cell::Cell;
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+
+/// A progress callback: `(bytes_done, total) -> keep_going`.
+pub type ProgressFn<'a> = dyn FnMut(u64, u64) -> bool + 'a;
+
+/// Throttle between calls while bytes flow (about 10 calls a second).
+pub const MIN_INTERVAL: Duration = Duration::from_millis(100);
+/// Interval of the repeated call during a stall, so a UI can still cancel.
+pub const HEARTBEAT: Duration = Duration::from_secs(1);
+
+thread_local! {
+    static IN_CALLBACK: Cell<bool> = const { Cell::new(false) };
+}
+
+/// True while this thread is inside one of libkitsu's progress callbacks.
+pub fn in_callback() -> bool {
+    IN_CALLBACK.with(Cell::get)
+}
+
+/// Resets the flag even if the callback unwinds.
+struct CallbackGuard;
+impl CallbackGuard {
+    fn enter() -> CallbackGuard {
+        IN_CALLBACK.with(|flag| flag.set(true));
+        CallbackGuard
+    }
+}
+impl Drop for CallbackGuard {
+    fn drop(&mut self) {
+        IN_CALLBACK.with(|flag| flag.set(false));
+    }
+}
+
+/// The state of one transfer's progress reporting.
+pub struct Progress<'a> {
+    callback: Option<&'a mut ProgressFn<'a>>,
+    total: u64,
+    reported: u64,
+    started: bool,
+    last_call: Instant,
+}
+
+impl<'a> Progress<'a> {
+    pub fn new<'f: 'a>(callback: Option<&'a mut ProgressFn<'f>>) -> Progress<'a> {
+        Progress {
+            callback: callback.map(|f| f as &'a mut ProgressFn<'a>),
+            total: 0,
+            reported: 0,
+            started: false,
+            last_call: Instant::now(),
+        }
+    }
+
+    pub fn is_started(&self) -> bool {
+        self.started
+    }
+
+    /// The first call, `(0, total)`. Later calls (a replayed request) keep
+    /// the first total and the count already reported.
+    pub fn start(&mut self, total: u64) -> Result<()> {
+        if self.started {
+            return Ok(());
+        }
+        self.started = true;
+        self.total = total;
+        self.call(0)
+    }
+
+    /// Bytes moved so far; throttled.
+    pub fn update(&mut self, done: u64) -> Result<()> {
+        let done = self.clamp(done);
+        if done == self.reported || self.last_call.elapsed() < MIN_INTERVAL {
+            return Ok(());
+        }
+        self.call(done)
+    }
+
+    /// True when a heartbeat is due (no call for [`HEARTBEAT`]).
+    pub fn heartbeat_due(&self) -> bool {
+        self.started && self.last_call.elapsed() >= HEARTBEAT
+    }
+
+    /// Repeats the last value; lets the callback abort during a stall.
+    pub fn heartbeat(&mut self) -> Result<()> {
+        if !self.heartbeat_due() {
+            return Ok(());
+        }
+        self.call(self.reported)
+    }
+
+    /// The last call, on success: the final count, unthrottled.
+    pub fn finish(&mut self, done: u64) -> Result<()> {
+        if !self.started {
+            self.start(if self.total == 0 { done } else { self.total })?;
+        }
+        let done = self.clamp(done);
+        self.call(done)
+    }
+
+    fn clamp(&self, done: u64) -> u64 {
+        let done = if self.total > 0 {
+            done.min(self.total)
+        } else {
+            done
+        };
+        done.max(self.reported)
+    }
+
+    fn call(&mut self, done: u64) -> Result<()> {
+        self.reported = done;
+        self.last_call = Instant::now();
+        let Some(callback) = self.callback.as_mut() else {
+            return Ok(());
+        };
+        let keep_going = {
+            let _guard = CallbackGuard::enter();
+            callback(done, self.total)
+        };
+        if keep_going {
+            Ok(())
+        } else {
+            Err(Error::AbortedByCallback)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_and_last_calls_and_clamping() {
+        let mut calls = Vec::new();
+        let mut record = |d: u64, t: u64| {
+            calls.push((d, t));
+            true
+        };
+        let mut progress = Progress::new(Some(&mut record));
+        progress.start(100).unwrap();
+        progress.update(50).unwrap(); // throttled: too soon after start
+        progress.update(500).unwrap();
+        progress.finish(100).unwrap();
+        drop(progress);
+        assert_eq!(calls.first(), Some(&(0, 100)));
+        assert_eq!(calls.last(), Some(&(100, 100)));
+        assert!(calls.iter().all(|&(d, t)| d <= t));
+    }
+
+    #[test]
+    fn never_decreases_after_a_replay() {
+        let mut calls = Vec::new();
+        let mut record = |d: u64, t: u64| {
+            calls.push((d, t));
+            true
+        };
+        let mut progress = Progress::new(Some(&mut record));
+        progress.start(10).unwrap();
+        std::thread::sleep(MIN_INTERVAL);
+        progress.update(8).unwrap();
+        std::thread::sleep(MIN_INTERVAL);
+        progress.update(2).unwrap(); // a replay counting from zero again
+        progress.finish(10).unwrap();
+        drop(progress);
+        assert_eq!(calls, vec![(0, 10), (8, 10), (10, 10)]);
+    }
+
+    #[test]
+    fn false_aborts_and_flag_is_set_inside() {
+        let mut seen_flag = false;
+        let mut stop = |_: u64, _: u64| {
+            seen_flag = in_callback();
+            false
+        };
+        let mut progress = Progress::new(Some(&mut stop));
+        assert!(matches!(progress.start(0), Err(Error::AbortedByCallback)));
+        drop(progress);
+        assert!(seen_flag);
+        assert!(!in_callback());
+    }
+}

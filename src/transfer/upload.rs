@@ -1,0 +1,432 @@
+//! Streaming multipart/form-data uploads at constant memory.
+//!
+//! The body is described by a list of [`Part`]s and encoded on the fly with
+//! an exact Content-Length (no chunked encoding: proxies in front of Zou
+//! handle it worst). File parts are opened for each attempt, so a replay
+//! after a token refresh sends whole files again. The body stream runs on a
+//! runtime worker and only adds the file bytes it hands to the connection
+//! to an atomic counter; the calling thread turns that into progress calls.
+
+use std::collections::VecDeque;
+use std::hash::{BuildHasher, Hasher};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use reqwest::Method;
+
+use crate::client::{check_status, Auth, Client, Driver};
+use crate::error::{failure_message_in_success, Error, Result};
+use crate::transfer::progress::{Progress, ProgressFn};
+
+/// Bytes read from disk per chunk handed to the connection.
+const CHUNK: usize = 512 * 1024;
+
+/// One part of a multipart body, in wire order.
+#[derive(Clone, Debug)]
+pub enum Part {
+    /// A plain form field (`name=value`).
+    Field { name: String, value: String },
+    /// A file, sent under its base name with no part Content-Type (as gazu does).
+    File { name: String, path: PathBuf },
+    /// An inline JSON part with no filename (gazu's `comments` part of batch comments).
+    Json { name: String, json: String },
+}
+
+impl Part {
+    pub fn field(name: impl Into<String>, value: impl Into<String>) -> Part {
+        Part::Field {
+            name: name.into(),
+            value: value.into(),
+        }
+    }
+    pub fn file(name: impl Into<String>, path: impl Into<PathBuf>) -> Part {
+        Part::File {
+            name: name.into(),
+            path: path.into(),
+        }
+    }
+}
+
+/// gazu's part names for a list of files: `file`, `file-1`, `file-2`...
+pub fn numbered_file_parts(paths: &[PathBuf]) -> Vec<Part> {
+    paths
+        .iter()
+        .enumerate()
+        .map(|(index, path)| {
+            let name = if index == 0 {
+                "file".to_string()
+            } else {
+                format!("file-{index}")
+            };
+            Part::file(name, path.clone())
+        })
+        .collect()
+}
+
+/// Extra form fields from a JSON object, converted as gazu does: strings as
+/// is, booleans as `True`/`False` (Python's `str(bool)`), numbers as text,
+/// arrays and objects as JSON text (gazu `json.dumps` them), nulls left out.
+pub fn form_fields_from_json(json: &str) -> Result<Vec<(String, String)>> {
+    let value: serde_json::Value = serde_json::from_str(json)
+        .map_err(|e| Error::InvalidParameter(format!("form_json is not valid JSON: {e}")))?;
+    let object = value
+        .as_object()
+        .ok_or_else(|| Error::InvalidParameter("form_json must be a JSON object".into()))?;
+    Ok(object
+        .iter()
+        .filter_map(|(name, value)| {
+            let text = match value {
+                serde_json::Value::Null => return None,
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Bool(true) => "True".into(),
+                serde_json::Value::Bool(false) => "False".into(),
+                other => other.to_string(),
+            };
+            Some((name.clone(), text))
+        })
+        .collect())
+}
+
+/// A piece of the encoded body: literal bytes, or a file's content.
+enum Segment {
+    Literal(Bytes),
+    File { path: PathBuf, size: u64 },
+}
+
+/// The body, laid out once (sizes checked, files found) and streamed per attempt.
+struct Layout {
+    boundary: String,
+    segments: Vec<Arc<Segment>>,
+    content_length: u64,
+    file_bytes: u64,
+}
+
+impl Layout {
+    fn new(parts: &[Part]) -> Result<Layout> {
+        let boundary = new_boundary();
+        let mut segments = Vec::new();
+        let mut content_length = 0u64;
+        let mut file_bytes = 0u64;
+        let mut literal = String::new();
+        for part in parts {
+            literal.push_str(&format!("--{boundary}\r\n"));
+            match part {
+                Part::Field { name, value } => {
+                    literal.push_str(&format!(
+                        "Content-Disposition: form-data; name=\"{}\"\r\n\r\n{value}\r\n",
+                        escape_quoted(name)
+                    ));
+                }
+                Part::Json { name, json } => {
+                    literal.push_str(&format!(
+                        "Content-Disposition: form-data; name=\"{}\"\r\nContent-Type: application/json\r\n\r\n{json}\r\n",
+                        escape_quoted(name)
+                    ));
+                }
+                Part::File { name, path } => {
+                    let size = file_size(path)?;
+                    let filename = path
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .ok_or_else(|| {
+                            Error::InvalidParameter(format!("{} names no file", path.display()))
+                        })?;
+                    literal.push_str(&format!(
+                        "Content-Disposition: form-data; name=\"{}\"; filename=\"{}\"\r\n\r\n",
+                        escape_quoted(name),
+                        escape_quoted(&filename)
+                    ));
+                    content_length += literal.len() as u64;
+                    segments.push(Arc::new(Segment::Literal(Bytes::from(std::mem::take(
+                        &mut literal,
+                    )))));
+                    segments.push(Arc::new(Segment::File {
+                        path: path.clone(),
+                        size,
+                    }));
+                    content_length += size;
+                    file_bytes += size;
+                    literal.push_str("\r\n");
+                }
+            }
+        }
+        literal.push_str(&format!("--{boundary}--\r\n"));
+        content_length += literal.len() as u64;
+        segments.push(Arc::new(Segment::Literal(Bytes::from(literal))));
+        Ok(Layout {
+            boundary,
+            segments,
+            content_length,
+            file_bytes,
+        })
+    }
+
+    /// A fresh body for one attempt; `sent` is reset to 0.
+    fn body(&self, sent: &Arc<AtomicU64>) -> reqwest::Body {
+        sent.store(0, Ordering::Relaxed);
+        let state = StreamState {
+            segments: self.segments.iter().cloned().collect(),
+            open: None,
+            sent: sent.clone(),
+        };
+        let stream = futures_util::stream::unfold(state, |mut state| async move {
+            match state.next_chunk().await {
+                Ok(Some(chunk)) => Some((Ok::<Bytes, Error>(chunk), state)),
+                Ok(None) => None,
+                Err(e) => {
+                    // Ends the stream after the error: hyper aborts the request.
+                    state.segments.clear();
+                    state.open = None;
+                    Some((Err(e), state))
+                }
+            }
+        });
+        reqwest::Body::wrap_stream(stream)
+    }
+}
+
+struct OpenFile {
+    file: std::fs::File,
+    path: PathBuf,
+    remaining: u64,
+}
+
+struct StreamState {
+    segments: VecDeque<Arc<Segment>>,
+    open: Option<OpenFile>,
+    sent: Arc<AtomicU64>,
+}
+
+impl StreamState {
+    async fn next_chunk(&mut self) -> Result<Option<Bytes>> {
+        loop {
+            if let Some(open) = self.open.take() {
+                if open.remaining == 0 {
+                    continue;
+                }
+                let (open, chunk) = read_chunk(open).await?;
+                self.sent.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                self.open = Some(open);
+                return Ok(Some(chunk));
+            }
+            let Some(segment) = self.segments.pop_front() else {
+                return Ok(None);
+            };
+            match &*segment {
+                Segment::Literal(bytes) => return Ok(Some(bytes.clone())),
+                Segment::File { path, size } => {
+                    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+                    self.open = Some(OpenFile {
+                        file,
+                        path: path.clone(),
+                        remaining: *size,
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// Reads the next chunk off the blocking pool, straight into the buffer hyper sends.
+async fn read_chunk(mut open: OpenFile) -> Result<(OpenFile, Bytes)> {
+    let joined = tokio::task::spawn_blocking(move || {
+        let want = open.remaining.min(CHUNK as u64) as usize;
+        let mut buffer = vec![0u8; want];
+        let result = open.file.read_exact(&mut buffer);
+        (open, buffer, result)
+    })
+    .await
+    .map_err(|e| Error::Panic(format!("file reader task failed: {e}")))?;
+    let (mut open, buffer, result) = joined;
+    result.map_err(|e| {
+        if e.kind() == std::io::ErrorKind::UnexpectedEof {
+            Error::Io {
+                path: open.path.clone(),
+                source: std::io::Error::new(e.kind(), "the file shrank while it was being uploaded"),
+            }
+        } else {
+            Error::io(&open.path, e)
+        }
+    })?;
+    open.remaining -= buffer.len() as u64;
+    Ok((open, Bytes::from(buffer)))
+}
+
+fn file_size(path: &Path) -> Result<u64> {
+    let metadata = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if !metadata.is_file() {
+        return Err(Error::InvalidParameter(format!(
+            "{} is not a regular file",
+            path.display()
+        )));
+    }
+    // Readable now, so a permission problem fails before any byte is sent.
+    std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    Ok(metadata.len())
+}
+
+/// WHATWG form encoding of names in quotes: `"`, CR and LF percent-encoded.
+fn escape_quoted(text: &str) -> String {
+    text.replace('"', "%22")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+fn new_boundary() -> String {
+    let state = std::collections::hash_map::RandomState::new();
+    let mut hex = String::from("libkitsu");
+    for salt in 0..2u64 {
+        let mut hasher = state.build_hasher();
+        hasher.write_u64(salt);
+        hasher.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0),
+        );
+        hex.push_str(&format!("{:016x}", hasher.finish()));
+    }
+    hex
+}
+
+/// POSTs `parts` to `path`; returns the answer's JSON text.
+pub(crate) async fn send_multipart(
+    client: &Client,
+    path: &str,
+    parts: &[Part],
+    progress: &mut Progress<'_>,
+) -> Result<String> {
+    let layout = Layout::new(parts)?;
+    let sent = Arc::new(AtomicU64::new(0));
+    let config = client.config();
+    progress.start(layout.file_bytes)?;
+    let mut driver = Driver::new(progress, config.stall_timeout, Some(sent.clone()));
+    let content_type = format!("multipart/form-data; boundary={}", layout.boundary);
+    let response = client
+        .send(
+            Method::POST,
+            path,
+            Auth::Bearer,
+            |request| {
+                Ok(request
+                    .header(CONTENT_TYPE, content_type.as_str())
+                    .header(CONTENT_LENGTH, layout.content_length)
+                    .body(layout.body(&sent)))
+            },
+            &mut driver,
+        )
+        .await?;
+    let response = check_status(&Method::POST, path, response).await?;
+    let connect_secs = config.connect_timeout.as_secs();
+    let body = driver
+        .drive(path, response.bytes())
+        .await?
+        .map_err(|e| Error::from_reqwest(path, e, connect_secs))?;
+    let text = if body.is_empty() {
+        "null".to_string()
+    } else {
+        String::from_utf8(body.to_vec()).map_err(|_| Error::InvalidResponse {
+            path: path.into(),
+            message: "the upload answer is not UTF-8 text".into(),
+        })?
+    };
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| Error::InvalidResponse {
+            path: path.into(),
+            message: format!("the upload answer is not JSON: {e}"),
+        })?;
+    if let Some(message) = failure_message_in_success(&value) {
+        return Err(Error::UploadFailed {
+            path: path.into(),
+            message,
+        });
+    }
+    driver.progress.finish(layout.file_bytes)?;
+    Ok(text)
+}
+
+impl Client {
+    /// Uploads `files` as `file`, `file-1`, ... after the `fields`, in gazu's
+    /// order. `total` is the sum of the file sizes.
+    pub fn upload(
+        &self,
+        path: &str,
+        files: &[PathBuf],
+        fields: &[(String, String)],
+        progress: Option<&mut ProgressFn<'_>>,
+    ) -> Result<String> {
+        let mut parts: Vec<Part> = fields
+            .iter()
+            .map(|(name, value)| Part::field(name.clone(), value.clone()))
+            .collect();
+        parts.extend(numbered_file_parts(files));
+        self.upload_parts(path, &parts, progress)
+    }
+
+    /// Uploads an explicit list of parts, in order.
+    pub fn upload_parts(
+        &self,
+        path: &str,
+        parts: &[Part],
+        progress: Option<&mut ProgressFn<'_>>,
+    ) -> Result<String> {
+        let mut progress = Progress::new(progress);
+        self.block_on(send_multipart(self, path, parts, &mut progress))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_length_matches_the_encoded_body() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a \"quoted\".bin");
+        std::fs::write(&a, vec![7u8; 1000]).unwrap();
+        let parts = vec![
+            Part::field("comment", "hello"),
+            Part::file("file", &a),
+            Part::Json {
+                name: "comments".into(),
+                json: "[]".into(),
+            },
+        ];
+        let layout = Layout::new(&parts).unwrap();
+        let mut encoded = Vec::new();
+        for segment in &layout.segments {
+            match &**segment {
+                Segment::Literal(b) => encoded.extend_from_slice(b),
+                Segment::File { path, .. } => encoded.extend(std::fs::read(path).unwrap()),
+            }
+        }
+        assert_eq!(encoded.len() as u64, layout.content_length);
+        assert_eq!(layout.file_bytes, 1000);
+        let text = String::from_utf8_lossy(&encoded);
+        assert!(text.contains("filename=\"a %22quoted%22.bin\""));
+        assert!(text.ends_with(&format!("--{}--\r\n", layout.boundary)));
+    }
+
+    #[test]
+    fn missing_file_is_reported_before_sending() {
+        let parts = vec![Part::file("file", "/nonexistent/libkitsu/x.png")];
+        assert!(matches!(Layout::new(&parts), Err(Error::FileNotFound { .. })));
+    }
+
+    #[test]
+    fn numbered_names_follow_gazu() {
+        let parts = numbered_file_parts(&[PathBuf::from("a"), PathBuf::from("b"), PathBuf::from("c")]);
+        let names: Vec<_> = parts
+            .iter()
+            .map(|p| match p {
+                Part::File { name, .. } => name.clone(),
+                _ => unreachable!(),
+            })
+            .collect();
+        assert_eq!(names, ["file", "file-1", "file-2"]);
+    }
+}
