@@ -1,0 +1,50 @@
+//! include/kitsu.h is committed; this fails when it differs from a fresh
+//! cbindgen generation, or when its version macros disagree with Cargo.toml.
+
+use std::path::Path;
+use std::process::Command;
+
+const ABI_VERSION_FOR_HEADER: u32 = kitsu::ABI_VERSION;
+
+include!("../build/header.rs");
+
+#[test]
+fn committed_header_is_fresh() {
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let fresh = generate_header(crate_dir, env!("CARGO_PKG_VERSION")).unwrap();
+    // build.rs rewrites the working copy, so compare with what git has
+    // committed when this is a checkout; otherwise with the file itself.
+    let committed = Command::new("git")
+        .args(["show", "HEAD:include/kitsu.h"])
+        .current_dir(crate_dir)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
+    let committed = committed.unwrap_or_else(|| std::fs::read_to_string(crate_dir.join("include/kitsu.h")).unwrap());
+    assert!(
+        committed == fresh,
+        "include/kitsu.h is stale: build once (build.rs regenerates it) and commit it"
+    );
+}
+
+#[test]
+fn version_macros_match_cargo_toml() {
+    let header = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("include/kitsu.h")).unwrap();
+    let macro_value = |name: &str| -> String {
+        header
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("#define {name} ")))
+            .unwrap_or_else(|| panic!("{name} missing"))
+            .trim()
+            .to_string()
+    };
+    assert_eq!(macro_value("KITSU_VERSION_MAJOR"), env!("CARGO_PKG_VERSION_MAJOR"));
+    assert_eq!(macro_value("KITSU_VERSION_MINOR"), env!("CARGO_PKG_VERSION_MINOR"));
+    assert_eq!(macro_value("KITSU_VERSION_PATCH"), env!("CARGO_PKG_VERSION_PATCH"));
+    assert_eq!(macro_value("KITSU_VERSION_STRING"), format!("\"{}\"", env!("CARGO_PKG_VERSION")));
+    assert_eq!(macro_value("KITSU_ABI_VERSION"), kitsu::ABI_VERSION.to_string());
+    // SAFETY: kitsu_version returns a static NUL-terminated string.
+    let version = unsafe { std::ffi::CStr::from_ptr(kitsu::ffi::kitsu_version()) };
+    assert_eq!(version.to_str().unwrap(), env!("CARGO_PKG_VERSION"));
+}
