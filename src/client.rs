@@ -200,19 +200,22 @@ impl Client {
                 .await?
                 .map_err(|e| Error::from_reqwest(path, e, connect_secs))?;
             let status = response.status();
-            let maybe_expired = status == StatusCode::UNAUTHORIZED
-                || status == StatusCode::UNPROCESSABLE_ENTITY;
+            let maybe_expired =
+                status == StatusCode::UNAUTHORIZED || status == StatusCode::UNPROCESSABLE_ENTITY;
             if auth == Auth::None || !maybe_expired {
                 return Ok(response);
             }
             let error = http_error(&method, path, response).await;
             let expired = match &error {
-                Error::Http { status, message, .. } => {
-                    *status == 401 || message == "Signature has expired"
-                }
+                Error::Http {
+                    status, message, ..
+                } => *status == 401 || message == "Signature has expired",
                 _ => false,
             };
-            if !expired || attempt == MAX_AUTH_ATTEMPTS || !self.refresh_after(token, driver).await? {
+            if !expired
+                || attempt == MAX_AUTH_ATTEMPTS
+                || !self.refresh_after(token, driver).await?
+            {
                 return Err(error);
             }
         }
@@ -221,7 +224,11 @@ impl Client {
 
     /// Refreshes the access token unless another transfer already did since
     /// `used` was sent. Returns whether the request should be replayed.
-    async fn refresh_after(&self, used: Option<String>, driver: &mut Driver<'_, '_>) -> Result<bool> {
+    async fn refresh_after(
+        &self,
+        used: Option<String>,
+        driver: &mut Driver<'_, '_>,
+    ) -> Result<bool> {
         let _gate = self.refresh_gate.lock().await;
         let (current, refresh) = self.tokens();
         if current != used {
@@ -256,9 +263,10 @@ impl Client {
                 other => other,
             });
         }
-        let body = driver.drive(path, response.bytes()).await?.map_err(|e| {
-            Error::from_reqwest(path, e, connect_secs)
-        })?;
+        let body = driver
+            .drive(path, response.bytes())
+            .await?
+            .map_err(|e| Error::from_reqwest(path, e, connect_secs))?;
         let value: serde_json::Value =
             serde_json::from_slice(&body).map_err(|e| Error::InvalidResponse {
                 path: path.into(),
@@ -389,7 +397,8 @@ impl Client {
     /// GET `auth/logout`, then forgets the tokens whatever the server said
     /// (gazu ignores 400 and 401 here too). Network failures are reported.
     pub fn log_out(&self) -> Result<()> {
-        let result = self.block_on(self.json_request(Method::GET, "auth/logout", Auth::Bearer, None));
+        let result =
+            self.block_on(self.json_request(Method::GET, "auth/logout", Auth::Bearer, None));
         self.set_tokens(None, None);
         match result {
             Ok(_) | Err(Error::Http { .. }) => Ok(()),
@@ -493,7 +502,11 @@ pub(crate) async fn check_status(
 }
 
 /// Reads (a bounded part of) an error body for its message. Never to a file.
-pub(crate) async fn http_error(method: &Method, path: &str, mut response: reqwest::Response) -> Error {
+pub(crate) async fn http_error(
+    method: &Method,
+    path: &str,
+    mut response: reqwest::Response,
+) -> Error {
     let status = response.status();
     let retry_after = retry_after_secs(&response);
     let mut body = Vec::new();
@@ -537,8 +550,9 @@ pub(crate) fn retry_after_secs(response: &reqwest::Response) -> Option<u64> {
 }
 
 fn bearer(token: &str) -> Result<HeaderValue> {
-    HeaderValue::from_str(&format!("Bearer {token}"))
-        .map_err(|_| Error::InvalidParameter("the token holds characters not allowed in a header".into()))
+    HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+        Error::InvalidParameter("the token holds characters not allowed in a header".into())
+    })
 }
 
 fn build_http(config: &Config) -> Result<reqwest::Client> {
@@ -557,7 +571,10 @@ fn build_http(config: &Config) -> Result<reqwest::Client> {
         .map_err(|e| Error::InvalidParameter(format!("cannot set up HTTP/TLS: {e}")))
 }
 
-fn add_ca_bundle(mut builder: reqwest::ClientBuilder, path: &Path) -> Result<reqwest::ClientBuilder> {
+fn add_ca_bundle(
+    mut builder: reqwest::ClientBuilder,
+    path: &Path,
+) -> Result<reqwest::ClientBuilder> {
     let pem = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let certificates = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
         Error::InvalidParameter(format!("{} is not a PEM CA bundle: {e}", path.display()))

@@ -11,8 +11,10 @@ pub enum Error {
     InvalidParameter(String),
 
     /// A blocking libkitsu call was made from inside a progress callback.
-    #[error("libkitsu was called from inside one of its own progress callbacks; \
-             return from the callback first (or return non-zero to abort)")]
+    #[error(
+        "libkitsu was called from inside one of its own progress callbacks; \
+             return from the callback first (or return non-zero to abort)"
+    )]
     ReentrantCall,
 
     /// Connection refused, reset, DNS failure, protocol error.
@@ -198,11 +200,20 @@ mod tests {
 
     #[test]
     fn server_message_prefers_message_then_error_then_msg() {
-        assert_eq!(server_message(br#"{"error":true,"message":"Too many"}"#), "Too many");
+        assert_eq!(
+            server_message(br#"{"error":true,"message":"Too many"}"#),
+            "Too many"
+        );
         assert_eq!(server_message(br#"{"error":"Boom"}"#), "Boom");
-        assert_eq!(server_message(br#"{"msg":"Invalid header padding"}"#), "Invalid header padding");
+        assert_eq!(
+            server_message(br#"{"msg":"Invalid header padding"}"#),
+            "Invalid header padding"
+        );
         assert_eq!(server_message(b""), "No additional information");
-        assert_eq!(server_message(b"<html>bad gateway</html>"), "<html>bad gateway</html>");
+        assert_eq!(
+            server_message(b"<html>bad gateway</html>"),
+            "<html>bad gateway</html>"
+        );
         assert_eq!(
             server_message(br#"{"message":"Bad","data":{"errors":["name: required"]}}"#),
             "Bad (name: required)"

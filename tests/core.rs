@@ -33,8 +33,18 @@ impl Recorder {
 
     fn assert_contract(&self, expected_total: u64, expected_done: u64) {
         assert!(!self.calls.is_empty(), "no progress call");
-        assert_eq!(self.calls[0], (0, expected_total), "first call: {:?}", self.calls);
-        assert_eq!(*self.calls.last().unwrap(), (expected_done, expected_total), "last call: {:?}", self.calls);
+        assert_eq!(
+            self.calls[0],
+            (0, expected_total),
+            "first call: {:?}",
+            self.calls
+        );
+        assert_eq!(
+            *self.calls.last().unwrap(),
+            (expected_done, expected_total),
+            "last call: {:?}",
+            self.calls
+        );
         for pair in self.calls.windows(2) {
             assert!(pair[1].0 >= pair[0].0, "decreasing: {:?}", self.calls);
         }
@@ -45,7 +55,10 @@ impl Recorder {
             }
         }
         let me = std::thread::current().id();
-        assert!(self.threads.iter().all(|t| *t == me), "callback ran on another thread");
+        assert!(
+            self.threads.iter().all(|t| *t == me),
+            "callback ran on another thread"
+        );
     }
 }
 
@@ -70,7 +83,10 @@ fn log_in_keeps_tokens_and_wrong_password_is_auth_failed() {
 
     let other = Client::new(&server.base).unwrap();
     let error = other.log_in(EMAIL, "wrong").unwrap_err();
-    assert!(matches!(error, Error::AuthFailed { status: 400, .. }), "{error:?}");
+    assert!(
+        matches!(error, Error::AuthFailed { status: 400, .. }),
+        "{error:?}"
+    );
     assert!(error.to_string().contains("Wrong email or password."));
     assert_eq!(other.tokens().0, None);
 }
@@ -112,7 +128,11 @@ fn chunked_download_reports_total_zero() {
     let target = dir.path().join("chunked.bin");
     let mut recorder = Recorder::default();
     client
-        .download("files/chunked/100000", &target, Some(&mut recorder.callback()))
+        .download(
+            "files/chunked/100000",
+            &target,
+            Some(&mut recorder.callback()),
+        )
         .unwrap();
     assert_eq!(std::fs::read(&target).unwrap(), pattern(100_000));
     recorder.assert_contract(0, 100_000);
@@ -124,13 +144,26 @@ fn dropped_connection_leaves_no_file_and_keeps_the_old_one() {
     let client = logged_in(&server);
     let dir = tempfile::tempdir().unwrap();
     let fresh = dir.path().join("fresh.bin");
-    let error = client.download("files/drop/200000", &fresh, None).unwrap_err();
-    assert!(matches!(error, Error::IncompleteBody { expected: 200_000, .. }), "{error:?}");
+    let error = client
+        .download("files/drop/200000", &fresh, None)
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::IncompleteBody {
+                expected: 200_000,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
     assert!(!fresh.exists());
 
     let existing = dir.path().join("existing.bin");
     std::fs::write(&existing, b"precious").unwrap();
-    client.download("files/drop/200000", &existing, None).unwrap_err();
+    client
+        .download("files/drop/200000", &existing, None)
+        .unwrap_err();
     assert_eq!(std::fs::read(&existing).unwrap(), b"precious");
     assert_eq!(folder_entries(dir.path()), ["existing.bin"]);
 }
@@ -139,13 +172,19 @@ fn dropped_connection_leaves_no_file_and_keeps_the_old_one() {
 fn stalled_body_fails_after_the_stall_timeout() {
     let server = FakeKitsu::start();
     let client = logged_in(&server);
-    client.update_config(|c| c.stall_timeout = Duration::from_secs(1)).unwrap();
+    client
+        .update_config(|c| c.stall_timeout = Duration::from_secs(1))
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("stall.bin");
     let mut recorder = Recorder::default();
     let started = Instant::now();
     let error = client
-        .download("files/stall/100000", &target, Some(&mut recorder.callback()))
+        .download(
+            "files/stall/100000",
+            &target,
+            Some(&mut recorder.callback()),
+        )
         .unwrap_err();
     assert!(matches!(error, Error::Stalled { secs: 1, .. }), "{error:?}");
     assert!(started.elapsed() < Duration::from_secs(8));
@@ -159,7 +198,9 @@ fn processing_202_is_waited_out_then_downloaded() {
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("preview.png");
     let started = Instant::now();
-    client.download("files/processing/a/2", &target, None).unwrap();
+    client
+        .download("files/processing/a/2", &target, None)
+        .unwrap();
     // Two 202s with Retry-After: 1 were honoured.
     assert!(started.elapsed() >= Duration::from_secs(2));
     assert_eq!(std::fs::read(&target).unwrap(), pattern(4096));
@@ -169,11 +210,18 @@ fn processing_202_is_waited_out_then_downloaded() {
 fn processing_past_the_deadline_is_a_processing_timeout() {
     let server = FakeKitsu::start();
     let client = logged_in(&server);
-    client.update_config(|c| c.processing_timeout = Duration::from_secs(1)).unwrap();
+    client
+        .update_config(|c| c.processing_timeout = Duration::from_secs(1))
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("preview.png");
-    let error = client.download("files/processing/b/50", &target, None).unwrap_err();
-    assert!(matches!(error, Error::ProcessingTimeout { .. }), "{error:?}");
+    let error = client
+        .download("files/processing/b/50", &target, None)
+        .unwrap_err();
+    assert!(
+        matches!(error, Error::ProcessingTimeout { .. }),
+        "{error:?}"
+    );
     assert!(!target.exists());
 }
 
@@ -184,9 +232,14 @@ fn error_statuses_are_typed_and_never_written() {
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("thumb.png");
     for code in [400u16, 403, 404, 405, 413, 422, 429, 500, 502, 503, 504] {
-        let error = client.download(&format!("status/{code}"), &target, None).unwrap_err();
+        let error = client
+            .download(&format!("status/{code}"), &target, None)
+            .unwrap_err();
         assert_eq!(error.http_status(), Some(code), "{error:?}");
-        assert!(error.to_string().contains(&format!("fake {code} message")), "{error}");
+        assert!(
+            error.to_string().contains(&format!("fake {code} message")),
+            "{error}"
+        );
         if let Error::Http { retry_after, .. } = &error {
             assert_eq!(*retry_after, Some(5));
         }
@@ -256,7 +309,12 @@ fn multipart_upload_follows_gazu_and_reports_real_progress() {
     ];
     let mut recorder = Recorder::default();
     let answer = client
-        .upload("upload/echo", &[a, b], &fields, Some(&mut recorder.callback()))
+        .upload(
+            "upload/echo",
+            &[a, b],
+            &fields,
+            Some(&mut recorder.callback()),
+        )
         .unwrap();
     let echo: serde_json::Value = serde_json::from_str(&answer).unwrap();
     let parts = echo["parts"].as_array().unwrap();
@@ -299,10 +357,14 @@ fn upload_answer_with_a_message_is_upload_failed() {
     let client = logged_in(&server);
     let dir = tempfile::tempdir().unwrap();
     let a = write_file(dir.path(), "a.png", 10);
-    let error = client.upload("upload/failed", &[a.clone()], &[], None).unwrap_err();
+    let error = client
+        .upload("upload/failed", std::slice::from_ref(&a), &[], None)
+        .unwrap_err();
     assert!(matches!(error, Error::UploadFailed { .. }), "{error:?}");
     assert!(error.to_string().contains("the server refused this file"));
-    let error = client.upload("upload/status/413", &[a], &[], None).unwrap_err();
+    let error = client
+        .upload("upload/status/413", &[a], &[], None)
+        .unwrap_err();
     assert_eq!(error.http_status(), Some(413));
 }
 
@@ -312,7 +374,12 @@ fn missing_upload_file_fails_before_any_request() {
     let client = logged_in(&server);
     let before = server.state.lock().unwrap().requests.len();
     let error = client
-        .upload("upload/echo", &[PathBuf::from("/nonexistent/x.png")], &[], None)
+        .upload(
+            "upload/echo",
+            &[PathBuf::from("/nonexistent/x.png")],
+            &[],
+            None,
+        )
         .unwrap_err();
     assert!(matches!(error, Error::FileNotFound { .. }), "{error:?}");
     assert_eq!(server.state.lock().unwrap().requests.len(), before);
@@ -331,7 +398,11 @@ fn abort_from_the_callback_leaves_nothing() {
         done == 0
     };
     let error = client
-        .download("files/slow/300000", &target, Some(&mut stop_after_first_bytes))
+        .download(
+            "files/slow/300000",
+            &target,
+            Some(&mut stop_after_first_bytes),
+        )
         .unwrap_err();
     assert!(matches!(error, Error::AbortedByCallback));
     assert_eq!(std::fs::read(&target).unwrap(), b"old");
@@ -340,7 +411,9 @@ fn abort_from_the_callback_leaves_nothing() {
     // Upload aborted at the first call: nothing reaches the server.
     let a = write_file(dir.path(), "up.bin", 1000);
     let mut stop = |_: u64, _: u64| false;
-    let error = client.upload("upload/echo", &[a], &[], Some(&mut stop)).unwrap_err();
+    let error = client
+        .upload("upload/echo", &[a], &[], Some(&mut stop))
+        .unwrap_err();
     assert!(matches!(error, Error::AbortedByCallback));
 }
 
@@ -355,7 +428,9 @@ fn calling_back_into_the_library_from_a_callback_is_refused() {
         }
         true
     };
-    client.get_bytes("files/fixed/100", Some(&mut reenter)).unwrap();
+    client
+        .get_bytes("files/fixed/100", Some(&mut reenter))
+        .unwrap();
     assert!(matches!(inner_result, Some(Err(Error::ReentrantCall))));
 }
 
@@ -363,8 +438,14 @@ fn calling_back_into_the_library_from_a_callback_is_refused() {
 fn bytes_and_json_calls() {
     let server = FakeKitsu::start();
     let client = logged_in(&server);
-    assert_eq!(client.get_bytes("files/fixed/777", None).unwrap(), pattern(777));
-    assert_eq!(client.get_bytes("files/chunked/777", None).unwrap(), pattern(777));
+    assert_eq!(
+        client.get_bytes("files/fixed/777", None).unwrap(),
+        pattern(777)
+    );
+    assert_eq!(
+        client.get_bytes("files/chunked/777", None).unwrap(),
+        pattern(777)
+    );
     assert!(client.get("data/projects").unwrap().contains("Demo"));
     let posted = client.post("data/echo", Some(r#"{"a":1}"#)).unwrap();
     assert!(posted.contains(r#""method":"POST""#) && posted.contains(r#""a":1"#));
@@ -378,8 +459,14 @@ fn bytes_and_json_calls() {
 
 #[test]
 fn bad_hosts_settings_and_unreachable_servers() {
-    assert!(matches!(Client::new("not a url"), Err(Error::InvalidParameter(_))));
-    assert!(matches!(Client::new("ftp://host/api"), Err(Error::InvalidParameter(_))));
+    assert!(matches!(
+        Client::new("not a url"),
+        Err(Error::InvalidParameter(_))
+    ));
+    assert!(matches!(
+        Client::new("ftp://host/api"),
+        Err(Error::InvalidParameter(_))
+    ));
     let client = Client::new("http://127.0.0.1:9/api").unwrap();
     let error = client.get("data/projects").unwrap_err();
     assert!(matches!(error, Error::Network { .. }), "{error:?}");
@@ -390,7 +477,9 @@ fn bad_hosts_settings_and_unreachable_servers() {
     assert!(matches!(error, Error::FileNotFound { .. }));
     let dir = tempfile::tempdir().unwrap();
     let garbage = write_file(dir.path(), "ca.pem", 100);
-    let error = client.update_config(|c| c.ca_bundle = Some(garbage)).unwrap_err();
+    let error = client
+        .update_config(|c| c.ca_bundle = Some(garbage))
+        .unwrap_err();
     assert!(matches!(error, Error::InvalidParameter(_)), "{error:?}");
     // A failed change leaves the old settings in place.
     assert_eq!(client.config().ca_bundle, None);
@@ -401,7 +490,9 @@ fn download_target_checks_happen_before_any_request() {
     let server = FakeKitsu::start();
     let client = logged_in(&server);
     let dir = tempfile::tempdir().unwrap();
-    let error = client.download("files/fixed/10", dir.path(), None).unwrap_err();
+    let error = client
+        .download("files/fixed/10", dir.path(), None)
+        .unwrap_err();
     assert!(matches!(error, Error::InvalidParameter(_)), "{error:?}");
     let error = client
         .download("files/fixed/10", &dir.path().join("missing/x.bin"), None)

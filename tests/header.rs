@@ -21,7 +21,8 @@ fn committed_header_is_fresh() {
         .ok()
         .filter(|o| o.status.success())
         .map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
-    let committed = committed.unwrap_or_else(|| std::fs::read_to_string(crate_dir.join("include/kitsu.h")).unwrap());
+    let committed = committed
+        .unwrap_or_else(|| std::fs::read_to_string(crate_dir.join("include/kitsu.h")).unwrap());
     assert!(
         committed == fresh,
         "include/kitsu.h is stale: build once (build.rs regenerates it) and commit it"
@@ -30,7 +31,9 @@ fn committed_header_is_fresh() {
 
 #[test]
 fn version_macros_match_cargo_toml() {
-    let header = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("include/kitsu.h")).unwrap();
+    let header =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("include/kitsu.h"))
+            .unwrap();
     let macro_value = |name: &str| -> String {
         header
             .lines()
@@ -39,11 +42,26 @@ fn version_macros_match_cargo_toml() {
             .trim()
             .to_string()
     };
-    assert_eq!(macro_value("KITSU_VERSION_MAJOR"), env!("CARGO_PKG_VERSION_MAJOR"));
-    assert_eq!(macro_value("KITSU_VERSION_MINOR"), env!("CARGO_PKG_VERSION_MINOR"));
-    assert_eq!(macro_value("KITSU_VERSION_PATCH"), env!("CARGO_PKG_VERSION_PATCH"));
-    assert_eq!(macro_value("KITSU_VERSION_STRING"), format!("\"{}\"", env!("CARGO_PKG_VERSION")));
-    assert_eq!(macro_value("KITSU_ABI_VERSION"), kitsu::ABI_VERSION.to_string());
+    assert_eq!(
+        macro_value("KITSU_VERSION_MAJOR"),
+        env!("CARGO_PKG_VERSION_MAJOR")
+    );
+    assert_eq!(
+        macro_value("KITSU_VERSION_MINOR"),
+        env!("CARGO_PKG_VERSION_MINOR")
+    );
+    assert_eq!(
+        macro_value("KITSU_VERSION_PATCH"),
+        env!("CARGO_PKG_VERSION_PATCH")
+    );
+    assert_eq!(
+        macro_value("KITSU_VERSION_STRING"),
+        format!("\"{}\"", env!("CARGO_PKG_VERSION"))
+    );
+    assert_eq!(
+        macro_value("KITSU_ABI_VERSION"),
+        kitsu::ABI_VERSION.to_string()
+    );
     // SAFETY: kitsu_version returns a static NUL-terminated string.
     let version = unsafe { std::ffi::CStr::from_ptr(kitsu::ffi::kitsu_version()) };
     assert_eq!(version.to_str().unwrap(), env!("CARGO_PKG_VERSION"));

@@ -45,7 +45,10 @@ unsafe fn client_arg(ptr: *const kitsu_client) -> Result<Arc<Client>, Failure> {
 /// # Safety
 /// `host` is a NUL-terminated string; `out` is valid for a write.
 #[no_mangle]
-pub unsafe extern "C" fn kitsu_client_new(host: *const c_char, out: *mut *mut kitsu_client) -> kitsu_result {
+pub unsafe extern "C" fn kitsu_client_new(
+    host: *const c_char,
+    out: *mut *mut kitsu_client,
+) -> kitsu_result {
     boundary(|| {
         let host = arg_str(host, "host")?;
         let out = arg_out(out, "out")?;
@@ -137,7 +140,10 @@ pub unsafe extern "C" fn kitsu_client_set_tokens(
 /// # Safety
 /// `client` is valid.
 #[no_mangle]
-pub unsafe extern "C" fn kitsu_client_set_tls_verify(client: *const kitsu_client, verify: c_int) -> kitsu_result {
+pub unsafe extern "C" fn kitsu_client_set_tls_verify(
+    client: *const kitsu_client,
+    verify: c_int,
+) -> kitsu_result {
     boundary(|| {
         let client = client_arg(client)?;
         client.update_config(|config| config.tls_verify = verify != 0)?;
@@ -153,7 +159,10 @@ pub unsafe extern "C" fn kitsu_client_set_tls_verify(client: *const kitsu_client
 /// # Safety
 /// `client` is valid; `pem_path` is NULL or NUL-terminated.
 #[no_mangle]
-pub unsafe extern "C" fn kitsu_client_set_ca_bundle(client: *const kitsu_client, pem_path: *const c_char) -> kitsu_result {
+pub unsafe extern "C" fn kitsu_client_set_ca_bundle(
+    client: *const kitsu_client,
+    pem_path: *const c_char,
+) -> kitsu_result {
     boundary(|| {
         let client = client_arg(client)?;
         let path = arg_opt_str(pem_path, "pem_path")?.map(PathBuf::from);
@@ -174,7 +183,10 @@ fn positive_seconds(seconds: u32, name: &str) -> Result<Duration, Failure> {
 /// # Safety
 /// `client` is valid.
 #[no_mangle]
-pub unsafe extern "C" fn kitsu_client_set_connect_timeout(client: *const kitsu_client, seconds: u32) -> kitsu_result {
+pub unsafe extern "C" fn kitsu_client_set_connect_timeout(
+    client: *const kitsu_client,
+    seconds: u32,
+) -> kitsu_result {
     boundary(|| {
         let client = client_arg(client)?;
         let timeout = positive_seconds(seconds, "the connect timeout")?;
@@ -190,7 +202,10 @@ pub unsafe extern "C" fn kitsu_client_set_connect_timeout(client: *const kitsu_c
 /// # Safety
 /// `client` is valid.
 #[no_mangle]
-pub unsafe extern "C" fn kitsu_client_set_stall_timeout(client: *const kitsu_client, seconds: u32) -> kitsu_result {
+pub unsafe extern "C" fn kitsu_client_set_stall_timeout(
+    client: *const kitsu_client,
+    seconds: u32,
+) -> kitsu_result {
     boundary(|| {
         let client = client_arg(client)?;
         let timeout = positive_seconds(seconds, "the stall timeout")?;
@@ -206,10 +221,15 @@ pub unsafe extern "C" fn kitsu_client_set_stall_timeout(client: *const kitsu_cli
 /// # Safety
 /// `client` is valid.
 #[no_mangle]
-pub unsafe extern "C" fn kitsu_client_set_processing_timeout(client: *const kitsu_client, seconds: u32) -> kitsu_result {
+pub unsafe extern "C" fn kitsu_client_set_processing_timeout(
+    client: *const kitsu_client,
+    seconds: u32,
+) -> kitsu_result {
     boundary(|| {
         let client = client_arg(client)?;
-        client.update_config(|config| config.processing_timeout = Duration::from_secs(u64::from(seconds)))?;
+        client.update_config(|config| {
+            config.processing_timeout = Duration::from_secs(u64::from(seconds))
+        })?;
         Ok(())
     })
 }
@@ -238,7 +258,11 @@ pub unsafe extern "C" fn kitsu_client_download(
         let path = arg_str(path, "path")?;
         let target = arg_path(target_path, "target_path")?;
         let mut callback = progress_adapter(progress, user_data);
-        client.download(path, &target, callback.as_mut().map(|f| f as &mut ProgressFn))?;
+        client.download(
+            path,
+            &target,
+            callback.as_mut().map(|f| f as &mut ProgressFn),
+        )?;
         Ok(())
     })
 }
@@ -308,7 +332,12 @@ pub unsafe extern "C" fn kitsu_client_upload(
             None => Vec::new(),
         };
         let mut callback = progress_adapter(progress, user_data);
-        let answer = client.upload(path, &files, &fields, callback.as_mut().map(|f| f as &mut ProgressFn))?;
+        let answer = client.upload(
+            path,
+            &files,
+            &fields,
+            callback.as_mut().map(|f| f as &mut ProgressFn),
+        )?;
         write_opt_string(out_json, answer, path)
     })
 }
@@ -317,12 +346,17 @@ pub unsafe extern "C" fn kitsu_client_upload(
 ///
 /// # Safety
 /// `paths` is NULL or holds `count` pointers, each NULL or NUL-terminated.
-pub(crate) unsafe fn path_list(paths: *const *const c_char, count: usize) -> Result<Vec<PathBuf>, Failure> {
+pub(crate) unsafe fn path_list(
+    paths: *const *const c_char,
+    count: usize,
+) -> Result<Vec<PathBuf>, Failure> {
     if paths.is_null() {
         return Err(Failure::Null("file_paths"));
     }
     if count == 0 {
-        return Err(Error::InvalidParameter("file_count is 0: give at least one file".into()).into());
+        return Err(
+            Error::InvalidParameter("file_count is 0: give at least one file".into()).into(),
+        );
     }
     std::slice::from_raw_parts(paths, count)
         .iter()
@@ -336,7 +370,11 @@ pub(crate) unsafe fn path_list(paths: *const *const c_char, count: usize) -> Res
 /// # Safety
 /// `client` is valid; `path` is NUL-terminated; `out_json` is valid for a write.
 #[no_mangle]
-pub unsafe extern "C" fn kitsu_client_get(client: *const kitsu_client, path: *const c_char, out_json: *mut *mut c_char) -> kitsu_result {
+pub unsafe extern "C" fn kitsu_client_get(
+    client: *const kitsu_client,
+    path: *const c_char,
+    out_json: *mut *mut c_char,
+) -> kitsu_result {
     boundary(|| {
         let client = client_arg(client)?;
         let path = arg_str(path, "path")?;
@@ -394,7 +432,11 @@ pub unsafe extern "C" fn kitsu_client_put(
 /// # Safety
 /// `client` is valid; `path` is NUL-terminated; `out_json` is valid for a write.
 #[no_mangle]
-pub unsafe extern "C" fn kitsu_client_delete(client: *const kitsu_client, path: *const c_char, out_json: *mut *mut c_char) -> kitsu_result {
+pub unsafe extern "C" fn kitsu_client_delete(
+    client: *const kitsu_client,
+    path: *const c_char,
+    out_json: *mut *mut c_char,
+) -> kitsu_result {
     boundary(|| {
         let client = client_arg(client)?;
         let path = arg_str(path, "path")?;

@@ -285,11 +285,16 @@ pub(crate) fn boundary_void(body: impl FnOnce()) {
 ///
 /// # Safety
 /// `ptr` is NULL or a NUL-terminated string valid for the call.
-pub(crate) unsafe fn arg_str<'a>(ptr: *const c_char, name: &'static str) -> Result<&'a str, Failure> {
+pub(crate) unsafe fn arg_str<'a>(
+    ptr: *const c_char,
+    name: &'static str,
+) -> Result<&'a str, Failure> {
     if ptr.is_null() {
         return Err(Failure::Null(name));
     }
-    CStr::from_ptr(ptr).to_str().map_err(|_| Failure::Utf8(name))
+    CStr::from_ptr(ptr)
+        .to_str()
+        .map_err(|_| Failure::Utf8(name))
 }
 
 /// An optional C string argument (NULL gives `None`).
@@ -338,7 +343,11 @@ pub(crate) fn owned_c_string(text: String, what: &str) -> Result<*mut c_char, Fa
 ///
 /// # Safety
 /// `out` is NULL or valid for a write.
-pub(crate) unsafe fn write_opt_string(out: *mut *mut c_char, text: String, what: &str) -> Result<(), Failure> {
+pub(crate) unsafe fn write_opt_string(
+    out: *mut *mut c_char,
+    text: String,
+    what: &str,
+) -> Result<(), Failure> {
     if !out.is_null() {
         *out = owned_c_string(text, what)?;
     }
@@ -420,7 +429,11 @@ pub extern "C" fn kitsu_result_str(result: u32) -> *const c_char {
 /// # Safety
 /// `buf` is NULL or valid for `len` bytes; `out_len` is NULL or valid.
 #[no_mangle]
-pub unsafe extern "C" fn kitsu_last_error_message(buf: *mut c_char, len: usize, out_len: *mut usize) -> kitsu_result {
+pub unsafe extern "C" fn kitsu_last_error_message(
+    buf: *mut c_char,
+    len: usize,
+    out_len: *mut usize,
+) -> kitsu_result {
     // Not through `boundary`: reading the last error must not replace it.
     let message = LAST_ERROR.with(|last| {
         last.borrow()
@@ -457,7 +470,12 @@ pub unsafe extern "C" fn kitsu_last_error_message(buf: *mut c_char, len: usize, 
 /// The result code of the calling thread's last error (`KITSU_RESULT_OK` when none).
 #[no_mangle]
 pub extern "C" fn kitsu_last_error_code() -> kitsu_result {
-    LAST_ERROR.with(|last| last.borrow().as_ref().map(|e| e.code).unwrap_or(kitsu_result::Ok))
+    LAST_ERROR.with(|last| {
+        last.borrow()
+            .as_ref()
+            .map(|e| e.code)
+            .unwrap_or(kitsu_result::Ok)
+    })
 }
 
 /// The HTTP status behind the calling thread's last error, or 0 when the

@@ -109,7 +109,9 @@ impl Sink for FileSink {
 
     fn write(&mut self, chunk: &[u8]) -> Result<()> {
         match self.temp.as_mut() {
-            Some(writer) => writer.write_all(chunk).map_err(|e| Error::io(&self.target, e)),
+            Some(writer) => writer
+                .write_all(chunk)
+                .map_err(|e| Error::io(&self.target, e)),
             None => Ok(()),
         }
     }

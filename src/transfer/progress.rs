@@ -154,7 +154,6 @@ mod tests {
         progress.update(50).unwrap(); // throttled: too soon after start
         progress.update(500).unwrap();
         progress.finish(100).unwrap();
-        drop(progress);
         assert_eq!(calls.first(), Some(&(0, 100)));
         assert_eq!(calls.last(), Some(&(100, 100)));
         assert!(calls.iter().all(|&(d, t)| d <= t));
@@ -174,7 +173,6 @@ mod tests {
         std::thread::sleep(MIN_INTERVAL);
         progress.update(2).unwrap(); // a replay counting from zero again
         progress.finish(10).unwrap();
-        drop(progress);
         assert_eq!(calls, vec![(0, 10), (8, 10), (10, 10)]);
     }
 
@@ -187,7 +185,6 @@ mod tests {
         };
         let mut progress = Progress::new(Some(&mut stop));
         assert!(matches!(progress.start(0), Err(Error::AbortedByCallback)));
-        drop(progress);
         assert!(seen_flag);
         assert!(!in_callback());
     }

@@ -246,7 +246,10 @@ async fn read_chunk(mut open: OpenFile) -> Result<(OpenFile, Bytes)> {
         if e.kind() == std::io::ErrorKind::UnexpectedEof {
             Error::Io {
                 path: open.path.clone(),
-                source: std::io::Error::new(e.kind(), "the file shrank while it was being uploaded"),
+                source: std::io::Error::new(
+                    e.kind(),
+                    "the file shrank while it was being uploaded",
+                ),
             }
         } else {
             Error::io(&open.path, e)
@@ -414,12 +417,16 @@ mod tests {
     #[test]
     fn missing_file_is_reported_before_sending() {
         let parts = vec![Part::file("file", "/nonexistent/libkitsu/x.png")];
-        assert!(matches!(Layout::new(&parts), Err(Error::FileNotFound { .. })));
+        assert!(matches!(
+            Layout::new(&parts),
+            Err(Error::FileNotFound { .. })
+        ));
     }
 
     #[test]
     fn numbered_names_follow_gazu() {
-        let parts = numbered_file_parts(&[PathBuf::from("a"), PathBuf::from("b"), PathBuf::from("c")]);
+        let parts =
+            numbered_file_parts(&[PathBuf::from("a"), PathBuf::from("b"), PathBuf::from("c")]);
         let names: Vec<_> = parts
             .iter()
             .map(|p| match p {

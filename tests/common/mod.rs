@@ -85,7 +85,13 @@ impl Drop for FakeKitsu {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
         // Wake the accept loop so it sees the flag.
-        let _ = TcpStream::connect(self.base.trim_start_matches("http://").split('/').next().unwrap());
+        let _ = TcpStream::connect(
+            self.base
+                .trim_start_matches("http://")
+                .split('/')
+                .next()
+                .unwrap(),
+        );
     }
 }
 
@@ -109,7 +115,9 @@ impl Request {
         self.headers.get(name).map(String::as_str).unwrap_or("")
     }
     fn bearer(&self) -> &str {
-        self.header("authorization").strip_prefix("Bearer ").unwrap_or("")
+        self.header("authorization")
+            .strip_prefix("Bearer ")
+            .unwrap_or("")
     }
 }
 
@@ -136,7 +144,11 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
     if let Some(len) = headers.get("content-length") {
         body.resize(len.parse().ok()?, 0);
         reader.read_exact(&mut body).ok()?;
-    } else if headers.get("transfer-encoding").map(|v| v.contains("chunked")) == Some(true) {
+    } else if headers
+        .get("transfer-encoding")
+        .map(|v| v.contains("chunked"))
+        == Some(true)
+    {
         loop {
             let mut size = String::new();
             reader.read_line(&mut size).ok()?;
@@ -162,7 +174,12 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
     })
 }
 
-fn respond(stream: &mut TcpStream, status: u16, extra: &[(&str, String)], body: &[u8]) -> std::io::Result<()> {
+fn respond(
+    stream: &mut TcpStream,
+    status: u16,
+    extra: &[(&str, String)],
+    body: &[u8],
+) -> std::io::Result<()> {
     let mut head = format!("HTTP/1.1 {status} X\r\nContent-Length: {}\r\n", body.len());
     for (name, value) in extra {
         head.push_str(&format!("{name}: {value}\r\n"));
@@ -199,30 +216,55 @@ fn serve_connection(stream: TcpStream, state: Arc<Mutex<State>>) {
 }
 
 /// Serves one request. `Ok(false)` closes the connection.
-fn route(stream: &mut TcpStream, req: &Request, state: &Arc<Mutex<State>>) -> std::io::Result<bool> {
+fn route(
+    stream: &mut TcpStream,
+    req: &Request,
+    state: &Arc<Mutex<State>>,
+) -> std::io::Result<bool> {
     let Some(path) = req.path.strip_prefix("/api/") else {
-        json(stream, 404, serde_json::json!({"error": true, "message": "outside /api"}))?;
+        json(
+            stream,
+            404,
+            serde_json::json!({"error": true, "message": "outside /api"}),
+        )?;
         return Ok(true);
     };
     let segments: Vec<&str> = path.split('/').collect();
-    let number = |i: usize| segments.get(i).and_then(|s| s.parse::<usize>().ok()).unwrap_or(0);
+    let number = |i: usize| {
+        segments
+            .get(i)
+            .and_then(|s| s.parse::<usize>().ok())
+            .unwrap_or(0)
+    };
 
     match (req.method.as_str(), segments.as_slice()) {
         ("POST", ["auth", "login"]) => {
             let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap_or_default();
             if body["email"] == EMAIL && body["password"] == PASSWORD {
                 let token = issue(&mut state.lock().unwrap());
-                json(stream, 200, serde_json::json!({
+                json(
+                    stream,
+                    200,
+                    serde_json::json!({
                     "login": true, "user": {"id": "u1", "email": EMAIL},
-                    "access_token": token, "refresh_token": REFRESH_TOKEN}))?;
+                    "access_token": token, "refresh_token": REFRESH_TOKEN}),
+                )?;
             } else {
-                json(stream, 400, serde_json::json!({"login": false, "message": "Wrong email or password."}))?;
+                json(
+                    stream,
+                    400,
+                    serde_json::json!({"login": false, "message": "Wrong email or password."}),
+                )?;
             }
             return Ok(true);
         }
         ("GET", ["auth", "refresh-token"]) => {
             if req.bearer() != REFRESH_TOKEN {
-                json(stream, 401, serde_json::json!({"message": "Invalid refresh token"}))?;
+                json(
+                    stream,
+                    401,
+                    serde_json::json!({"message": "Invalid refresh token"}),
+                )?;
                 return Ok(true);
             }
             // Slow, so concurrent transfers that failed together pile up behind one refresh.
@@ -255,14 +297,28 @@ fn route(stream: &mut TcpStream, req: &Request, state: &Arc<Mutex<State>>) -> st
             json(stream, 200, serde_json::json!({"logout": true}))?;
         }
         ("GET", ["data", "projects"]) => {
-            json(stream, 200, serde_json::json!([{"id": "p1", "name": "Demo"}]))?;
+            json(
+                stream,
+                200,
+                serde_json::json!([{"id": "p1", "name": "Demo"}]),
+            )?;
         }
         (method @ ("POST" | "PUT" | "DELETE"), ["data", "echo"]) => {
-            let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap_or(serde_json::Value::Null);
-            json(stream, 200, serde_json::json!({"method": method, "body": body}))?;
+            let body: serde_json::Value =
+                serde_json::from_slice(&req.body).unwrap_or(serde_json::Value::Null);
+            json(
+                stream,
+                200,
+                serde_json::json!({"method": method, "body": body}),
+            )?;
         }
         ("GET", ["files", "fixed", _]) => {
-            respond(stream, 200, &[("Content-Type", "application/octet-stream".into())], &pattern(number(2)))?;
+            respond(
+                stream,
+                200,
+                &[("Content-Type", "application/octet-stream".into())],
+                &pattern(number(2)),
+            )?;
         }
         ("GET", ["files", "chunked", _]) => {
             // Chunked: no Content-Length.
@@ -280,7 +336,9 @@ fn route(stream: &mut TcpStream, req: &Request, state: &Arc<Mutex<State>>) -> st
         ("GET", ["files", "slow", _]) => {
             // 10 pieces over about 1.5 s: enough for several throttled progress calls.
             let data = pattern(number(2));
-            stream.write_all(format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", data.len()).as_bytes())?;
+            stream.write_all(
+                format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", data.len()).as_bytes(),
+            )?;
             for piece in data.chunks(data.len().div_ceil(10).max(1)) {
                 stream.write_all(piece)?;
                 stream.flush()?;
@@ -289,7 +347,9 @@ fn route(stream: &mut TcpStream, req: &Request, state: &Arc<Mutex<State>>) -> st
         }
         ("GET", ["files", "drop", _]) => {
             let data = pattern(number(2));
-            stream.write_all(format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", data.len()).as_bytes())?;
+            stream.write_all(
+                format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", data.len()).as_bytes(),
+            )?;
             stream.write_all(&data[..data.len() / 2])?;
             stream.flush()?;
             let _ = stream.shutdown(std::net::Shutdown::Both);
@@ -297,7 +357,9 @@ fn route(stream: &mut TcpStream, req: &Request, state: &Arc<Mutex<State>>) -> st
         }
         ("GET", ["files", "stall", _]) => {
             let data = pattern(number(2));
-            stream.write_all(format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", data.len()).as_bytes())?;
+            stream.write_all(
+                format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", data.len()).as_bytes(),
+            )?;
             stream.write_all(&data[..data.len() / 2])?;
             stream.flush()?;
             std::thread::sleep(Duration::from_secs(20));
@@ -308,7 +370,11 @@ fn route(stream: &mut TcpStream, req: &Request, state: &Arc<Mutex<State>>) -> st
             // prefer JSON, as Zou does), then the file.
             let times = number(3) as u32;
             if !req.header("accept").starts_with("application/json") {
-                json(stream, 404, serde_json::json!({"error": true, "message": "Preview file was not found."}))?;
+                json(
+                    stream,
+                    404,
+                    serde_json::json!({"error": true, "message": "Preview file was not found."}),
+                )?;
                 return Ok(true);
             }
             let seen = {
@@ -318,31 +384,63 @@ fn route(stream: &mut TcpStream, req: &Request, state: &Arc<Mutex<State>>) -> st
                 *counter
             };
             if seen <= times {
-                respond(stream, 202, &[("Retry-After", "1".into()), ("Content-Type", "application/json".into())],
-                    br#"{"status":"processing","preview_file_id":"x"}"#)?;
+                respond(
+                    stream,
+                    202,
+                    &[
+                        ("Retry-After", "1".into()),
+                        ("Content-Type", "application/json".into()),
+                    ],
+                    br#"{"status":"processing","preview_file_id":"x"}"#,
+                )?;
             } else {
-                respond(stream, 200, &[("Content-Type", "image/png".into())], &pattern(4096))?;
+                respond(
+                    stream,
+                    200,
+                    &[("Content-Type", "image/png".into())],
+                    &pattern(4096),
+                )?;
             }
         }
         ("GET", ["status", code]) => {
             let code: u16 = code.parse().unwrap_or(500);
-            let body = serde_json::json!({"error": true, "message": format!("fake {code} message")});
-            respond(stream, code, &[("Retry-After", "5".into()), ("Content-Type", "application/json".into())],
-                body.to_string().as_bytes())?;
+            let body =
+                serde_json::json!({"error": true, "message": format!("fake {code} message")});
+            respond(
+                stream,
+                code,
+                &[
+                    ("Retry-After", "5".into()),
+                    ("Content-Type", "application/json".into()),
+                ],
+                body.to_string().as_bytes(),
+            )?;
         }
         ("POST", ["upload", "echo"]) => {
             state.lock().unwrap().last_upload_headers = req.headers.clone();
             json(stream, 201, parse_multipart(req))?;
         }
         ("POST", ["upload", "failed"]) => {
-            json(stream, 201, serde_json::json!({"message": "the server refused this file"}))?;
+            json(
+                stream,
+                201,
+                serde_json::json!({"message": "the server refused this file"}),
+            )?;
         }
         ("POST", ["upload", "status", code]) => {
             let code: u16 = code.parse().unwrap_or(500);
-            json(stream, code, serde_json::json!({"error": true, "message": format!("fake {code} on upload")}))?;
+            json(
+                stream,
+                code,
+                serde_json::json!({"error": true, "message": format!("fake {code} on upload")}),
+            )?;
         }
         _ => {
-            json(stream, 404, serde_json::json!({"error": true, "message": format!("no route {}", req.path)}))?;
+            json(
+                stream,
+                404,
+                serde_json::json!({"error": true, "message": format!("no route {}", req.path)}),
+            )?;
         }
     }
     Ok(true)
@@ -356,7 +454,11 @@ fn drain_and_401(stream: &mut TcpStream, message: &str) -> std::io::Result<()> {
 /// headers, so tests compare with what they sent.
 fn parse_multipart(req: &Request) -> serde_json::Value {
     let content_type = req.header("content-type");
-    let boundary = content_type.split("boundary=").nth(1).unwrap_or("").to_string();
+    let boundary = content_type
+        .split("boundary=")
+        .nth(1)
+        .unwrap_or("")
+        .to_string();
     let delimiter = format!("--{boundary}");
     let body = &req.body;
     let mut parts = Vec::new();
@@ -368,12 +470,15 @@ fn parse_multipart(req: &Request) -> serde_json::Value {
         let split = find_all(part, b"\r\n\r\n")[0];
         let head = String::from_utf8_lossy(&part[..split]).to_string();
         let content = &part[split + 4..];
-        let disposition = head.lines().find(|l| l.to_ascii_lowercase().starts_with("content-disposition")).unwrap_or("");
+        let disposition = head
+            .lines()
+            .find(|l| l.to_ascii_lowercase().starts_with("content-disposition"))
+            .unwrap_or("");
         let attr = |name: &str| {
-            disposition
-                .split(';')
-                .map(str::trim)
-                .find_map(|kv| kv.strip_prefix(&format!("{name}=\"")).map(|v| v.trim_end_matches('"').to_string()))
+            disposition.split(';').map(str::trim).find_map(|kv| {
+                kv.strip_prefix(&format!("{name}=\""))
+                    .map(|v| v.trim_end_matches('"').to_string())
+            })
         };
         let content_type = head
             .lines()
