@@ -515,3 +515,6 @@ fn find_all(haystack: &[u8], needle: &[u8]) -> Vec<usize> {
     }
     found
 }
+
+pub mod capi;
+pub mod zou;
