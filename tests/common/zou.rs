@@ -89,16 +89,17 @@ impl Zou {
     }
 }
 
+/// A name no other test (or run) uses, short enough for Zou's 30-character
+/// type names: the tag, then 8 hex digits of process and time, then a counter.
 fn unique(tag: &str) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
-        .as_nanos();
+        .as_nanos() as u64;
+    let stamp = (u64::from(std::process::id()).wrapping_mul(0x9E37_79B9) ^ nanos) as u32;
     format!(
-        "{tag}-{}-{}-{}",
-        std::process::id(),
-        nanos % 1_000_000_000,
+        "{tag}-{stamp:08x}{:x}",
         COUNTER.fetch_add(1, Ordering::Relaxed)
     )
 }
