@@ -341,6 +341,46 @@ KITSU_API void kitsu_bytes_free(uint8_t *data, size_t len);
 KITSU_API kitsu_result kitsu_test_panic(void);
 
 /**
+ * gazu `asset.import_assets_with_csv`: POST the CSV to
+ * `import/csv/projects/{project_id}/assets` (part `file`); the answer is the list of assets.
+ *
+ * On success `*out_json` (when `out_json` is not NULL) receives the server's JSON answer,
+ * freed with kitsu_string_free(). `progress` may be NULL; its `total` is the sum of the sizes
+ * of the files sent.
+ *
+ * # Safety
+ * `client` is a live client; string arguments are NULL or NUL-terminated;
+ * path arrays hold their count of such strings; out pointers are NULL or writable.
+ */
+KITSU_API
+kitsu_result kitsu_asset_import_assets_with_csv(const struct kitsu_client *client,
+                                                const char *project_id,
+                                                const char *csv_path,
+                                                kitsu_progress_cb progress,
+                                                void *user_data,
+                                                char **out_json);
+
+/**
+ * gazu `asset.export_assets_with_csv`: GET `export/csv/projects/{project_id}/assets.csv`.
+ * Options: `episode`, `assigned_to` (ids), sent as `episode_id` and `assigned_to`.
+ *
+ * Downloads atomically to `target_path` as kitsu_client_download() does: nothing partial and
+ * no error answer ever lands at the target, and a file already there is kept on any failure. A
+ * 202 "still processing" is waited out. `progress` may be NULL.
+ *
+ * # Safety
+ * `client` is a live client; string arguments are NULL or NUL-terminated;
+ * path arrays hold their count of such strings; out pointers are NULL or writable.
+ */
+KITSU_API
+kitsu_result kitsu_asset_export_assets_with_csv(const struct kitsu_client *client,
+                                                const char *project_id,
+                                                const char *target_path,
+                                                const char *options_json,
+                                                kitsu_progress_cb progress,
+                                                void *user_data);
+
+/**
  * Creates a client for `host`, written as users write it:
  * `"https://kitsu.example.com/api"`. Nothing is sent yet. On success `*out`
  * receives the client, to be freed with `kitsu_client_free`.
@@ -570,6 +610,851 @@ KITSU_API
 kitsu_result kitsu_client_delete(const struct kitsu_client *client,
                                  const char *path,
                                  char **out_json);
+
+/**
+ * gazu `files.upload_working_file`: POST the file to
+ * `data/working-files/{working_file_id}/file` (part `file`); the answer is the working file.
+ *
+ * On success `*out_json` (when `out_json` is not NULL) receives the server's JSON answer,
+ * freed with kitsu_string_free(). `progress` may be NULL; its `total` is the sum of the sizes
+ * of the files sent.
+ *
+ * # Safety
+ * `client` is a live client; string arguments are NULL or NUL-terminated;
+ * path arrays hold their count of such strings; out pointers are NULL or writable.
+ */
+KITSU_API
+kitsu_result kitsu_files_upload_working_file(const struct kitsu_client *client,
+                                             const char *working_file_id,
+                                             const char *file_path,
+                                             kitsu_progress_cb progress,
+                                             void *user_data,
+                                             char **out_json);
+
+/**
+ * gazu `files.upload_person_avatar`: POST the picture to
+ * `pictures/thumbnails/persons/{person_id}` (part `file`); the answer is `{"thumbnail_path":
+ * ...}`. Zou answers 400 for a file that is not a readable picture. Zou races on concurrent
+ * uploads for one entity: do not upload two avatars of the same person at once.
+ *
+ * On success `*out_json` (when `out_json` is not NULL) receives the server's JSON answer,
+ * freed with kitsu_string_free(). `progress` may be NULL; its `total` is the sum of the sizes
+ * of the files sent.
+ *
+ * # Safety
+ * `client` is a live client; string arguments are NULL or NUL-terminated;
+ * path arrays hold their count of such strings; out pointers are NULL or writable.
+ */
+KITSU_API
+kitsu_result kitsu_files_upload_person_avatar(const struct kitsu_client *client,
+                                              const char *person_id,
+                                              const char *file_path,
+                                              kitsu_progress_cb progress,
+                                              void *user_data,
+                                              char **out_json);
+
+/**
+ * gazu `files.upload_project_avatar`: POST the picture to
+ * `pictures/thumbnails/projects/{project_id}` (part `file`); the answer is `{"thumbnail_path":
+ * ...}`. Zou answers 400 for a file that is not a readable picture. Zou races on concurrent
+ * uploads for one entity: do not upload two avatars of the same project at once.
+ *
+ * On success `*out_json` (when `out_json` is not NULL) receives the server's JSON answer,
+ * freed with kitsu_string_free(). `progress` may be NULL; its `total` is the sum of the sizes
+ * of the files sent.
+ *
+ * # Safety
+ * `client` is a live client; string arguments are NULL or NUL-terminated;
+ * path arrays hold their count of such strings; out pointers are NULL or writable.
+ */
+KITSU_API
+kitsu_result kitsu_files_upload_project_avatar(const struct kitsu_client *client,
+                                               const char *project_id,
+                                               const char *file_path,
+                                               kitsu_progress_cb progress,
+                                               void *user_data,
+                                               char **out_json);
+
+/**
+ * gazu `files.upload_organisation_avatar`: POST the picture to
+ * `pictures/thumbnails/organisations/{organisation_id}` (part `file`); the answer is
+ * `{"thumbnail_path": ...}`. Zou answers 400 for a file that is not a readable picture. Zou
+ * races on concurrent uploads for one entity: do not upload two avatars of the same
+ * organisation at once.
+ *
+ * On success `*out_json` (when `out_json` is not NULL) receives the server's JSON answer,
+ * freed with kitsu_string_free(). `progress` may be NULL; its `total` is the sum of the sizes
+ * of the files sent.
+ *
+ * # Safety
+ * `client` is a live client; string arguments are NULL or NUL-terminated;
+ * path arrays hold their count of such strings; out pointers are NULL or writable.
+ */
+KITSU_API
+kitsu_result kitsu_files_upload_organisation_avatar(const struct kitsu_client *client,
+                                                    const char *organisation_id,
+                                                    const char *file_path,
+                                                    kitsu_progress_cb progress,
+                                                    void *user_data,
+                                                    char **out_json);
+
+/**
+ * gazu `files.download_working_file`: GET `data/working-files/{working_file_id}/file`. gazu
+ * writes to the server-given path when no target is given; here `target_path` is required, so
+ * a server-given path never decides where a file lands.
+ *
+ * Downloads atomically to `target_path` as kitsu_client_download() does: nothing partial and
+ * no error answer ever lands at the target, and a file already there is kept on any failure. A
+ * 202 "still processing" is waited out. `progress` may be NULL.
+ *
+ * # Safety
+ * `client` is a live client; string arguments are NULL or NUL-terminated;
+ * path arrays hold their count of such strings; out pointers are NULL or writable.
+ */
+KITSU_API
+kitsu_result kitsu_files_download_working_file(const struct kitsu_client *client,
+                                               const char *working_file_id,
+                                               const char *target_path,
+                                               kitsu_progress_cb progress,
+                                               void *user_data);
+
+/**
+ * gazu `files.download_preview_file`: the preview's original, after reading its record for the
+ * extension: `movies/originals/preview-files/{id}.mp4` for a movie,
+ * `pictures/originals/preview-files/{id}.{extension}` otherwise. A preview with no file yet
+ * gives KITSU_RESULT_INVALID_RESPONSE.
+ *
+ * Downloads atomically to `target_path` as kitsu_client_download() does: nothing partial and
+ * no error answer ever lands at the target, and a file already there is kept on any failure. A
+ * 202 "still processing" is waited out. `progress` may be NULL.
+ *
+ * # Safety
+ * `client` is a live client; string arguments are NULL or NUL-terminated;
+ * path arrays hold their count of such strings; out pointers are NULL or writable.
+ */
+KITSU_API
+kitsu_result kitsu_files_download_preview_file(const struct kitsu_client *client,
+                                               const char *preview_file_id,
+                                               const char *target_path,
+                                               kitsu_progress_cb progress,
+                                               void *user_data);
+
+/**
+ * gazu `files.download_preview_file_thumbnail`: GET
+ * `pictures/thumbnails/preview-files/{preview_file_id}.png`.
+ *
+ * Downloads atomically to `target_path` as kitsu_client_download() does: nothing partial and
+ * no error answer ever lands at the target, and a file already there is kept on any failure. A
+ * 202 "still processing" is waited out. `progress` may be NULL.
+ *
+ * # Safety
+ * `client` is a live client; string arguments are NULL or NUL-terminated;
+ * path arrays hold their count of such strings; out pointers are NULL or writable.
+ */
+KITSU_API
+kitsu_result kitsu_files_download_preview_file_thumbnail(const struct kitsu_client *client,
+                                                         const char *preview_file_id,
+                                                         const char *target_path,
+                                                         kitsu_progress_cb progress,
+                                                         void *user_data);
+
+/**
+ * gazu `files.download_preview_file_cover`: GET
+ * `pictures/originals/preview-files/{preview_file_id}.png`, the full-size picture (for a
+ * movie, a full-size frame).
+ *
+ * Downloads atomically to `target_path` as kitsu_client_download() does: nothing partial and
+ * no error answer ever lands at the target, and a file already there is kept on any failure. A
+ * 202 "still processing" is waited out. `progress` may be NULL.
+ *
+ * # Safety
+ * `client` is a live client; string arguments are NULL or NUL-terminated;
+ * path arrays hold their count of such strings; out pointers are NULL or writable.
+ */
+KITSU_API
+kitsu_result kitsu_files_download_preview_file_cover(const struct kitsu_client *client,
+                                                     const char *preview_file_id,
+                                                     const char *target_path,
+                                                     kitsu_progress_cb progress,
+                                                     void *user_data);
+
+/**
+ * gazu `files.download_preview_movie`: GET
+ * `movies/originals/preview-files/{preview_file_id}.mp4` (Zou serves every movie as .mp4, so
+ * the record is not read first).
+ *
+ * Downloads atomically to `target_path` as kitsu_client_download() does: nothing partial and
+ * no error answer ever lands at the target, and a file already there is kept on any failure. A
+ * 202 "still processing" is waited out. `progress` may be NULL.
+ *
+ * # Safety
+ * `client` is a live client; string arguments are NULL or NUL-terminated;
+ * path arrays hold their count of such strings; out pointers are NULL or writable.
+ */
+KITSU_API
+kitsu_result kitsu_files_download_preview_movie(const struct kitsu_client *client,
+                                                const char *preview_file_id,
+                                                const char *target_path,
+                                                kitsu_progress_cb progress,
+                                                void *user_data);
+
+/**
+ * gazu `files.download_preview_lowdef_movie`: GET
+ * `movies/low/preview-files/{preview_file_id}.mp4`.
+ *
+ * Downloads atomically to `target_path` as kitsu_client_download() does: nothing partial and
+ * no error answer ever lands at the target, and a file already there is kept on any failure. A
+ * 202 "still processing" is waited out. `progress` may be NULL.
+ *
+ * # Safety
+ * `client` is a live client; string arguments are NULL or NUL-terminated;
+ * path arrays hold their count of such strings; out pointers are NULL or writable.
+ */
+KITSU_API
+kitsu_result kitsu_files_download_preview_lowdef_movie(const struct kitsu_client *client,
+                                                       const char *preview_file_id,
+                                                       const char *target_path,
+                                                       kitsu_progress_cb progress,
+                                                       void *user_data);
+
+/**
+ * gazu `files.download_attachment_file`: GET `data/attachment-files/{id}/file/{name}` after
+ * reading the record for its name (percent-encoded here; gazu leaves it raw).
+ *
+ * Downloads atomically to `target_path` as kitsu_client_download() does: nothing partial and
+ * no error answer ever lands at the target, and a file already there is kept on any failure. A
+ * 202 "still processing" is waited out. `progress` may be NULL.
+ *
+ * # Safety
+ * `client` is a live client; string arguments are NULL or NUL-terminated;
+ * path arrays hold their count of such strings; out pointers are NULL or writable.
+ */
+KITSU_API
+kitsu_result kitsu_files_download_attachment_file(const struct kitsu_client *client,
+                                                  const char *attachment_file_id,
+                                                  const char *target_path,
+                                                  kitsu_progress_cb progress,
+                                                  void *user_data);
+
+/**
+ * gazu `files.download_attachment_thumbnail`: GET
+ * `pictures/thumbnails/attachment-files/{attachment_file_id}.png`. Zou makes these only for
+ * picture attachments of chat messages; comment attachments give KITSU_RESULT_NOT_FOUND.
+ *
+ * Downloads atomically to `target_path` as kitsu_client_download() does: nothing partial and
+ * no error answer ever lands at the target, and a file already there is kept on any failure. A
+ * 202 "still processing" is waited out. `progress` may be NULL.
+ *
+ * # Safety
+ * `client` is a live client; string arguments are NULL or NUL-terminated;
+ * path arrays hold their count of such strings; out pointers are NULL or writable.
+ */
+KITSU_API
+kitsu_result kitsu_files_download_attachment_thumbnail(const struct kitsu_client *client,
+                                                       const char *attachment_file_id,
+                                                       const char *target_path,
+                                                       kitsu_progress_cb progress,
+                                                       void *user_data);
+
+/**
+ * gazu `files.download_person_avatar`: GET `pictures/thumbnails/persons/{person_id}.png`.
+ *
+ * Downloads atomically to `target_path` as kitsu_client_download() does: nothing partial and
+ * no error answer ever lands at the target, and a file already there is kept on any failure. A
+ * 202 "still processing" is waited out. `progress` may be NULL.
+ *
+ * # Safety
+ * `client` is a live client; string arguments are NULL or NUL-terminated;
+ * path arrays hold their count of such strings; out pointers are NULL or writable.
+ */
+KITSU_API
+kitsu_result kitsu_files_download_person_avatar(const struct kitsu_client *client,
+                                                const char *person_id,
+                                                const char *target_path,
+                                                kitsu_progress_cb progress,
+                                                void *user_data);
+
+/**
+ * gazu `files.download_project_avatar`: GET `pictures/thumbnails/projects/{project_id}.png`.
+ *
+ * Downloads atomically to `target_path` as kitsu_client_download() does: nothing partial and
+ * no error answer ever lands at the target, and a file already there is kept on any failure. A
+ * 202 "still processing" is waited out. `progress` may be NULL.
+ *
+ * # Safety
+ * `client` is a live client; string arguments are NULL or NUL-terminated;
+ * path arrays hold their count of such strings; out pointers are NULL or writable.
+ */
+KITSU_API
+kitsu_result kitsu_files_download_project_avatar(const struct kitsu_client *client,
+                                                 const char *project_id,
+                                                 const char *target_path,
+                                                 kitsu_progress_cb progress,
+                                                 void *user_data);
+
+/**
+ * gazu `files.download_organisation_avatar`: GET
+ * `pictures/thumbnails/organisations/{organisation_id}.png`.
+ *
+ * Downloads atomically to `target_path` as kitsu_client_download() does: nothing partial and
+ * no error answer ever lands at the target, and a file already there is kept on any failure. A
+ * 202 "still processing" is waited out. `progress` may be NULL.
+ *
+ * # Safety
+ * `client` is a live client; string arguments are NULL or NUL-terminated;
+ * path arrays hold their count of such strings; out pointers are NULL or writable.
+ */
+KITSU_API
+kitsu_result kitsu_files_download_organisation_avatar(const struct kitsu_client *client,
+                                                      const char *organisation_id,
+                                                      const char *target_path,
+                                                      kitsu_progress_cb progress,
+                                                      void *user_data);
+
+/**
+ * gazu `files.extract_frame_from_preview`: GET
+ * `actions/preview-files/{preview_file_id}/extract-frame?frame_number=N`, a PNG of that frame
+ * of a movie preview, made anew by the server.
+ *
+ * Downloads atomically to `target_path` as kitsu_client_download() does: nothing partial and
+ * no error answer ever lands at the target, and a file already there is kept on any failure. A
+ * 202 "still processing" is waited out. `progress` may be NULL.
+ *
+ * # Safety
+ * `client` is a live client; string arguments are NULL or NUL-terminated;
+ * path arrays hold their count of such strings; out pointers are NULL or writable.
+ */
+KITSU_API
+kitsu_result kitsu_files_extract_frame_from_preview(const struct kitsu_client *client,
+                                                    const char *preview_file_id,
+                                                    uint32_t frame_number,
+                                                    const char *target_path,
+                                                    kitsu_progress_cb progress,
+                                                    void *user_data);
+
+/**
+ * gazu `files.extract_tile_from_preview`: GET
+ * `actions/preview-files/{preview_file_id}/extract-tile`, a PNG tile of a movie preview's
+ * frames.
+ *
+ * Downloads atomically to `target_path` as kitsu_client_download() does: nothing partial and
+ * no error answer ever lands at the target, and a file already there is kept on any failure. A
+ * 202 "still processing" is waited out. `progress` may be NULL.
+ *
+ * # Safety
+ * `client` is a live client; string arguments are NULL or NUL-terminated;
+ * path arrays hold their count of such strings; out pointers are NULL or writable.
+ */
+KITSU_API
+kitsu_result kitsu_files_extract_tile_from_preview(const struct kitsu_client *client,
+                                                   const char *preview_file_id,
+                                                   const char *target_path,
+                                                   kitsu_progress_cb progress,
+                                                   void *user_data);
+
+/**
+ * gazu `files.get_preview_file`: GET `data/preview-files/{preview_file_id}`.
+ *
+ * On success `*out_json` receives the answer as JSON text, freed with kitsu_string_free().
+ *
+ * # Safety
+ * `client` is a live client; string arguments are NULL or NUL-terminated;
+ * path arrays hold their count of such strings; out pointers are NULL or writable.
+ */
+KITSU_API
+kitsu_result kitsu_files_get_preview_file(const struct kitsu_client *client,
+                                          const char *preview_file_id,
+                                          char **out_json);
+
+/**
+ * gazu `files.new_working_file`: POST `data/tasks/{task_id}/working-files/new`. Options
+ * (gazu's keywords): `name` ("main"), `mode` ("working"), `software`, `comment` (""),
+ * `person`, `revision` (0); ids as strings or objects with "id". The project needs a file tree
+ * (kitsu_files_update_project_file_tree()).
+ *
+ * On success `*out_json` receives the answer as JSON text, freed with kitsu_string_free().
+ *
+ * # Safety
+ * `client` is a live client; string arguments are NULL or NUL-terminated;
+ * path arrays hold their count of such strings; out pointers are NULL or writable.
+ */
+KITSU_API
+kitsu_result kitsu_files_new_working_file(const struct kitsu_client *client,
+                                          const char *task_id,
+                                          const char *options_json,
+                                          char **out_json);
+
+/**
+ * gazu `files.get_working_file`: GET `data/working-files/{working_file_id}`.
+ *
+ * On success `*out_json` receives the answer as JSON text, freed with kitsu_string_free().
+ *
+ * # Safety
+ * `client` is a live client; string arguments are NULL or NUL-terminated;
+ * path arrays hold their count of such strings; out pointers are NULL or writable.
+ */
+KITSU_API
+kitsu_result kitsu_files_get_working_file(const struct kitsu_client *client,
+                                          const char *working_file_id,
+                                          char **out_json);
+
+/**
+ * gazu `files.get_attachment_file`: GET `data/attachment-files/{attachment_file_id}`.
+ *
+ * On success `*out_json` receives the answer as JSON text, freed with kitsu_string_free().
+ *
+ * # Safety
+ * `client` is a live client; string arguments are NULL or NUL-terminated;
+ * path arrays hold their count of such strings; out pointers are NULL or writable.
+ */
+KITSU_API
+kitsu_result kitsu_files_get_attachment_file(const struct kitsu_client *client,
+                                             const char *attachment_file_id,
+                                             char **out_json);
+
+/**
+ * gazu `files.update_project_file_tree`: PUT `data/projects/{project_id}` with `{"file_tree":
+ * tree}`, `file_tree_json` being the tree (a JSON object); the answer is the project.
+ *
+ * On success `*out_json` receives the answer as JSON text, freed with kitsu_string_free().
+ *
+ * # Safety
+ * `client` is a live client; string arguments are NULL or NUL-terminated;
+ * path arrays hold their count of such strings; out pointers are NULL or writable.
+ */
+KITSU_API
+kitsu_result kitsu_files_update_project_file_tree(const struct kitsu_client *client,
+                                                  const char *project_id,
+                                                  const char *file_tree_json,
+                                                  char **out_json);
+
+/**
+ * gazu `person.set_avatar`: the same request as kitsu_files_upload_person_avatar().
+ *
+ * On success `*out_json` (when `out_json` is not NULL) receives the server's JSON answer,
+ * freed with kitsu_string_free(). `progress` may be NULL; its `total` is the sum of the sizes
+ * of the files sent.
+ *
+ * # Safety
+ * `client` is a live client; string arguments are NULL or NUL-terminated;
+ * path arrays hold their count of such strings; out pointers are NULL or writable.
+ */
+KITSU_API
+kitsu_result kitsu_person_set_avatar(const struct kitsu_client *client,
+                                     const char *person_id,
+                                     const char *file_path,
+                                     kitsu_progress_cb progress,
+                                     void *user_data,
+                                     char **out_json);
+
+/**
+ * gazu `person.get_person_by_email`: GET `data/persons?email=...&is_bot=False`; the first
+ * match, or `null`.
+ *
+ * On success `*out_json` receives the answer as JSON text, freed with kitsu_string_free().
+ *
+ * # Safety
+ * `client` is a live client; string arguments are NULL or NUL-terminated;
+ * path arrays hold their count of such strings; out pointers are NULL or writable.
+ */
+KITSU_API
+kitsu_result kitsu_person_get_person_by_email(const struct kitsu_client *client,
+                                              const char *email,
+                                              char **out_json);
+
+/**
+ * gazu `playlist.download_playlist_build`: GET
+ * `data/playlists/{playlist_id}/jobs/{build_job_id}/build/mp4`, a built playlist movie.
+ *
+ * Downloads atomically to `target_path` as kitsu_client_download() does: nothing partial and
+ * no error answer ever lands at the target, and a file already there is kept on any failure. A
+ * 202 "still processing" is waited out. `progress` may be NULL.
+ *
+ * # Safety
+ * `client` is a live client; string arguments are NULL or NUL-terminated;
+ * path arrays hold their count of such strings; out pointers are NULL or writable.
+ */
+KITSU_API
+kitsu_result kitsu_playlist_download_playlist_build(const struct kitsu_client *client,
+                                                    const char *playlist_id,
+                                                    const char *build_job_id,
+                                                    const char *target_path,
+                                                    kitsu_progress_cb progress,
+                                                    void *user_data);
+
+/**
+ * gazu `playlist.download_playlist_zip`: GET `data/playlists/{playlist_id}/download/zip`.
+ *
+ * Downloads atomically to `target_path` as kitsu_client_download() does: nothing partial and
+ * no error answer ever lands at the target, and a file already there is kept on any failure. A
+ * 202 "still processing" is waited out. `progress` may be NULL.
+ *
+ * # Safety
+ * `client` is a live client; string arguments are NULL or NUL-terminated;
+ * path arrays hold their count of such strings; out pointers are NULL or writable.
+ */
+KITSU_API
+kitsu_result kitsu_playlist_download_playlist_zip(const struct kitsu_client *client,
+                                                  const char *playlist_id,
+                                                  const char *target_path,
+                                                  kitsu_progress_cb progress,
+                                                  void *user_data);
+
+/**
+ * gazu `project.get_project_by_name`: GET `data/projects?name=...`; the first match, or
+ * `null`.
+ *
+ * On success `*out_json` receives the answer as JSON text, freed with kitsu_string_free().
+ *
+ * # Safety
+ * `client` is a live client; string arguments are NULL or NUL-terminated;
+ * path arrays hold their count of such strings; out pointers are NULL or writable.
+ */
+KITSU_API
+kitsu_result kitsu_project_get_project_by_name(const struct kitsu_client *client,
+                                               const char *name,
+                                               char **out_json);
+
+/**
+ * gazu `project.all_open_projects`: GET `data/projects/open`.
+ *
+ * On success `*out_json` receives the answer as JSON text, freed with kitsu_string_free().
+ *
+ * # Safety
+ * `client` is a live client; string arguments are NULL or NUL-terminated;
+ * path arrays hold their count of such strings; out pointers are NULL or writable.
+ */
+KITSU_API
+kitsu_result kitsu_project_all_open_projects(const struct kitsu_client *client,
+                                             char **out_json);
+
+/**
+ * gazu `shot.import_shots_with_csv`: POST the CSV to `import/csv/projects/{project_id}/shots`
+ * (part `file`); the answer is the list of shots.
+ *
+ * On success `*out_json` (when `out_json` is not NULL) receives the server's JSON answer,
+ * freed with kitsu_string_free(). `progress` may be NULL; its `total` is the sum of the sizes
+ * of the files sent.
+ *
+ * # Safety
+ * `client` is a live client; string arguments are NULL or NUL-terminated;
+ * path arrays hold their count of such strings; out pointers are NULL or writable.
+ */
+KITSU_API
+kitsu_result kitsu_shot_import_shots_with_csv(const struct kitsu_client *client,
+                                              const char *project_id,
+                                              const char *csv_path,
+                                              kitsu_progress_cb progress,
+                                              void *user_data,
+                                              char **out_json);
+
+/**
+ * gazu `shot.export_shots_with_csv`: GET `export/csv/projects/{project_id}/shots.csv`.
+ * Options: `episode`, `assigned_to` (ids).
+ *
+ * Downloads atomically to `target_path` as kitsu_client_download() does: nothing partial and
+ * no error answer ever lands at the target, and a file already there is kept on any failure. A
+ * 202 "still processing" is waited out. `progress` may be NULL.
+ *
+ * # Safety
+ * `client` is a live client; string arguments are NULL or NUL-terminated;
+ * path arrays hold their count of such strings; out pointers are NULL or writable.
+ */
+KITSU_API
+kitsu_result kitsu_shot_export_shots_with_csv(const struct kitsu_client *client,
+                                              const char *project_id,
+                                              const char *target_path,
+                                              const char *options_json,
+                                              kitsu_progress_cb progress,
+                                              void *user_data);
+
+/**
+ * gazu `shot.import_otio`: POST the OTIO file to `import/otio/projects/{project_id}`
+ * (`/episodes/{episode}` with the `episode` option) with the fields `naming_convention`
+ * (gazu's default, which depends on the episode) and `match_case` ("True"/"False", default
+ * true). Zou picks the OTIO adapter from the file's extension. The answer is
+ * `{"created_shots": [...], "updated_shots": [...]}`.
+ *
+ * On success `*out_json` (when `out_json` is not NULL) receives the server's JSON answer,
+ * freed with kitsu_string_free(). `progress` may be NULL; its `total` is the sum of the sizes
+ * of the files sent.
+ *
+ * # Safety
+ * `client` is a live client; string arguments are NULL or NUL-terminated;
+ * path arrays hold their count of such strings; out pointers are NULL or writable.
+ */
+KITSU_API
+kitsu_result kitsu_shot_import_otio(const struct kitsu_client *client,
+                                    const char *project_id,
+                                    const char *otio_path,
+                                    const char *options_json,
+                                    kitsu_progress_cb progress,
+                                    void *user_data,
+                                    char **out_json);
+
+/**
+ * gazu `task.upload_preview_file`: POST the file to `pictures/preview-files/{preview_file_id}`
+ * (part `file`), with `?normalize=false` for the option `normalize_movie: false` and
+ * `?no_job=true` for `no_job: true`. The answer is the preview file; its `status` is
+ * `processing` while Zou's job queue builds the variants. Zou refuses a second upload to one
+ * preview file.
+ *
+ * On success `*out_json` (when `out_json` is not NULL) receives the server's JSON answer,
+ * freed with kitsu_string_free(). `progress` may be NULL; its `total` is the sum of the sizes
+ * of the files sent.
+ *
+ * # Safety
+ * `client` is a live client; string arguments are NULL or NUL-terminated;
+ * path arrays hold their count of such strings; out pointers are NULL or writable.
+ */
+KITSU_API
+kitsu_result kitsu_task_upload_preview_file(const struct kitsu_client *client,
+                                            const char *preview_file_id,
+                                            const char *file_path,
+                                            const char *options_json,
+                                            kitsu_progress_cb progress,
+                                            void *user_data,
+                                            char **out_json);
+
+/**
+ * gazu `task.add_comment`: POST `actions/tasks/{task_id}/comment`, as JSON without
+ * attachments, as multipart with them (parts `file`, `file-1`, ... in the order given: gazu
+ * rotates the last one first, and Zou stores them in part order). `attachment_paths` may be
+ * NULL when `attachment_count` is 0. Options (gazu's keywords): `comment`, `person` (id),
+ * `checklist`, `links` (lists), `created_at`, `for_client` (sent only when true, as gazu
+ * does). The answer is the comment.
+ *
+ * On success `*out_json` (when `out_json` is not NULL) receives the server's JSON answer,
+ * freed with kitsu_string_free(). `progress` may be NULL; its `total` is the sum of the sizes
+ * of the files sent.
+ *
+ * # Safety
+ * `client` is a live client; string arguments are NULL or NUL-terminated;
+ * path arrays hold their count of such strings; out pointers are NULL or writable.
+ */
+KITSU_API
+kitsu_result kitsu_task_add_comment(const struct kitsu_client *client,
+                                    const char *task_id,
+                                    const char *task_status_id,
+                                    const char *const *attachment_paths,
+                                    size_t attachment_count,
+                                    const char *options_json,
+                                    kitsu_progress_cb progress,
+                                    void *user_data,
+                                    char **out_json);
+
+/**
+ * gazu `task.add_attachment_files_to_comment`: POST the files to
+ * `actions/tasks/{task_id}/comments/{comment_id}/add-attachment` (parts `file`, `file-1`, ...
+ * in the order given); at least one file. The answer is the list of attachment files.
+ *
+ * On success `*out_json` (when `out_json` is not NULL) receives the server's JSON answer,
+ * freed with kitsu_string_free(). `progress` may be NULL; its `total` is the sum of the sizes
+ * of the files sent.
+ *
+ * # Safety
+ * `client` is a live client; string arguments are NULL or NUL-terminated;
+ * path arrays hold their count of such strings; out pointers are NULL or writable.
+ */
+KITSU_API
+kitsu_result kitsu_task_add_attachment_files_to_comment(const struct kitsu_client *client,
+                                                        const char *task_id,
+                                                        const char *comment_id,
+                                                        const char *const *file_paths,
+                                                        size_t file_count,
+                                                        kitsu_progress_cb progress,
+                                                        void *user_data,
+                                                        char **out_json);
+
+/**
+ * gazu `task.batch_comments`: POST `actions/tasks/{task_id}/batch-comment`, or
+ * `actions/tasks/batch-comment` when `task_id` is NULL (each comment then names its
+ * `task_id`). `comments_json` is a JSON array of comments (`task_status_id`, `text`,
+ * `checklist`, `links`, ...); a comment's local files go under `attachment_files` and
+ * `preview_files` (lists of paths) and are sent as parts `attachment_file-{x}-{y}` and
+ * `preview_file-{x}-{y}`. Unlike gazu, those local paths are not sent to the server. The
+ * answer is the list of comments.
+ *
+ * On success `*out_json` (when `out_json` is not NULL) receives the server's JSON answer,
+ * freed with kitsu_string_free(). `progress` may be NULL; its `total` is the sum of the sizes
+ * of the files sent.
+ *
+ * # Safety
+ * `client` is a live client; string arguments are NULL or NUL-terminated;
+ * path arrays hold their count of such strings; out pointers are NULL or writable.
+ */
+KITSU_API
+kitsu_result kitsu_task_batch_comments(const struct kitsu_client *client,
+                                       const char *task_id,
+                                       const char *comments_json,
+                                       kitsu_progress_cb progress,
+                                       void *user_data,
+                                       char **out_json);
+
+/**
+ * gazu `task.create_multiple_comments`: comments on several tasks of a project. Zou 1.0.97's
+ * `actions/projects/{project_id}/tasks/comment-many` takes a JSON array and no files, so gazu
+ * 1.3.1's multipart request fails there; this posts the JSON (`object_id` or `task_id`,
+ * `task_status_id`, `comment`), then adds each comment's `attachment_files` to it and makes
+ * its `preview_files` its previews, in one progress stream. The answer is the list of
+ * comments.
+ *
+ * On success `*out_json` (when `out_json` is not NULL) receives the server's JSON answer,
+ * freed with kitsu_string_free(). `progress` may be NULL; its `total` is the sum of the sizes
+ * of the files sent.
+ *
+ * # Safety
+ * `client` is a live client; string arguments are NULL or NUL-terminated;
+ * path arrays hold their count of such strings; out pointers are NULL or writable.
+ */
+KITSU_API
+kitsu_result kitsu_task_create_multiple_comments(const struct kitsu_client *client,
+                                                 const char *project_id,
+                                                 const char *comments_json,
+                                                 kitsu_progress_cb progress,
+                                                 void *user_data,
+                                                 char **out_json);
+
+/**
+ * gazu `task.add_preview`: creates a preview on the comment (POST
+ * `actions/tasks/{task_id}/comments/{comment_id}/add-preview`), then uploads the file to it,
+ * with one progress stream (gazu gives none). Options: `normalize_movie` (true), `revision`,
+ * `no_job` (false). The file is checked before anything is created. The answer is the preview
+ * file.
+ *
+ * On success `*out_json` (when `out_json` is not NULL) receives the server's JSON answer,
+ * freed with kitsu_string_free(). `progress` may be NULL; its `total` is the sum of the sizes
+ * of the files sent.
+ *
+ * # Safety
+ * `client` is a live client; string arguments are NULL or NUL-terminated;
+ * path arrays hold their count of such strings; out pointers are NULL or writable.
+ */
+KITSU_API
+kitsu_result kitsu_task_add_preview(const struct kitsu_client *client,
+                                    const char *task_id,
+                                    const char *comment_id,
+                                    const char *preview_file_path,
+                                    const char *options_json,
+                                    kitsu_progress_cb progress,
+                                    void *user_data,
+                                    char **out_json);
+
+/**
+ * gazu `task.add_extra_preview`: creates a preview sharing the revision of `preview_file_id`
+ * (POST `actions/tasks/{task_id}/comments/{comment_id}/preview-files/{preview_file_id}`), then
+ * uploads the file to it, with one progress stream. Options: `normalize_movie` (true),
+ * `no_job` (false). The answer is the new preview file.
+ *
+ * On success `*out_json` (when `out_json` is not NULL) receives the server's JSON answer,
+ * freed with kitsu_string_free(). `progress` may be NULL; its `total` is the sum of the sizes
+ * of the files sent.
+ *
+ * # Safety
+ * `client` is a live client; string arguments are NULL or NUL-terminated;
+ * path arrays hold their count of such strings; out pointers are NULL or writable.
+ */
+KITSU_API
+kitsu_result kitsu_task_add_extra_preview(const struct kitsu_client *client,
+                                          const char *task_id,
+                                          const char *comment_id,
+                                          const char *preview_file_id,
+                                          const char *preview_file_path,
+                                          const char *options_json,
+                                          kitsu_progress_cb progress,
+                                          void *user_data,
+                                          char **out_json);
+
+/**
+ * gazu `task.publish_preview`: a comment with its attachments (as kitsu_task_add_comment()),
+ * then a preview on it (as kitsu_task_add_preview()), then with `set_thumbnail` that preview
+ * as the entity's thumbnail; one progress stream over every file (gazu gives none). Options:
+ * `comment`, `person`, `checklist`, `links`, `created_at`, `normalize_movie`, `revision`,
+ * `set_thumbnail`, and `no_job` (which gazu forgets to pass on). The answer is `{"comment":
+ * ..., "preview_file": ...}`. As in gazu, a failure after the comment leaves the comment.
+ *
+ * On success `*out_json` (when `out_json` is not NULL) receives the server's JSON answer,
+ * freed with kitsu_string_free(). `progress` may be NULL; its `total` is the sum of the sizes
+ * of the files sent.
+ *
+ * # Safety
+ * `client` is a live client; string arguments are NULL or NUL-terminated;
+ * path arrays hold their count of such strings; out pointers are NULL or writable.
+ */
+KITSU_API
+kitsu_result kitsu_task_publish_preview(const struct kitsu_client *client,
+                                        const char *task_id,
+                                        const char *task_status_id,
+                                        const char *preview_file_path,
+                                        const char *const *attachment_paths,
+                                        size_t attachment_count,
+                                        const char *options_json,
+                                        kitsu_progress_cb progress,
+                                        void *user_data,
+                                        char **out_json);
+
+/**
+ * gazu `task.create_preview`: POST
+ * `actions/tasks/{task_id}/comments/{comment_id}/add-preview`, an empty preview file to upload
+ * to (option `revision`).
+ *
+ * On success `*out_json` receives the answer as JSON text, freed with kitsu_string_free().
+ *
+ * # Safety
+ * `client` is a live client; string arguments are NULL or NUL-terminated;
+ * path arrays hold their count of such strings; out pointers are NULL or writable.
+ */
+KITSU_API
+kitsu_result kitsu_task_create_preview(const struct kitsu_client *client,
+                                       const char *task_id,
+                                       const char *comment_id,
+                                       const char *options_json,
+                                       char **out_json);
+
+/**
+ * gazu `task.all_tasks_for_project`: GET `data/projects/{project_id}/tasks`. Options:
+ * `task_type`, `episode` (ids).
+ *
+ * On success `*out_json` receives the answer as JSON text, freed with kitsu_string_free().
+ *
+ * # Safety
+ * `client` is a live client; string arguments are NULL or NUL-terminated;
+ * path arrays hold their count of such strings; out pointers are NULL or writable.
+ */
+KITSU_API
+kitsu_result kitsu_task_all_tasks_for_project(const struct kitsu_client *client,
+                                              const char *project_id,
+                                              const char *options_json,
+                                              char **out_json);
+
+/**
+ * gazu `task.all_comments_for_task`: GET `data/tasks/{task_id}/comments`, newest first.
+ *
+ * On success `*out_json` receives the answer as JSON text, freed with kitsu_string_free().
+ *
+ * # Safety
+ * `client` is a live client; string arguments are NULL or NUL-terminated;
+ * path arrays hold their count of such strings; out pointers are NULL or writable.
+ */
+KITSU_API
+kitsu_result kitsu_task_all_comments_for_task(const struct kitsu_client *client,
+                                              const char *task_id,
+                                              char **out_json);
+
+/**
+ * gazu `task.get_task_status_by_short_name`: GET `data/task-status?short_name=...`; the first
+ * match, or `null`.
+ *
+ * On success `*out_json` receives the answer as JSON text, freed with kitsu_string_free().
+ *
+ * # Safety
+ * `client` is a live client; string arguments are NULL or NUL-terminated;
+ * path arrays hold their count of such strings; out pointers are NULL or writable.
+ */
+KITSU_API
+kitsu_result kitsu_task_get_task_status_by_short_name(const struct kitsu_client *client,
+                                                      const char *short_name,
+                                                      char **out_json);
 
 #ifdef __cplusplus
 }  // extern "C"

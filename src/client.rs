@@ -428,6 +428,8 @@ pub(crate) struct Driver<'p, 'cb> {
     pub progress: &'p mut Progress<'cb>,
     stall: Duration,
     sent: Option<Arc<AtomicU64>>,
+    /// Bytes already moved by earlier requests of the same operation.
+    offset: u64,
     last_seen: u64,
     last_activity: Instant,
 }
@@ -442,9 +444,16 @@ impl<'p, 'cb> Driver<'p, 'cb> {
             progress,
             stall,
             sent,
+            offset: 0,
             last_seen: 0,
             last_activity: Instant::now(),
         }
+    }
+
+    /// Counts this request's bytes after `offset` earlier ones (composites).
+    pub fn with_offset(mut self, offset: u64) -> Driver<'p, 'cb> {
+        self.offset = offset;
+        self
     }
 
     pub fn stall(&self) -> Duration {
@@ -474,7 +483,7 @@ impl<'p, 'cb> Driver<'p, 'cb> {
                 self.last_seen = now_sent;
                 self.last_activity = Instant::now();
                 if self.progress.is_started() {
-                    self.progress.update(now_sent)?;
+                    self.progress.update(self.offset + now_sent)?;
                 }
             }
         }

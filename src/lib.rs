@@ -5,6 +5,7 @@
 //! The Rust core ([`Client`], [`transfer`]) knows nothing of C; the `ffi`
 //! module is the C ABI described by `include/kitsu.h`.
 
+pub mod api;
 pub mod client;
 pub mod error;
 pub mod ffi;

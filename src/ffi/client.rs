@@ -29,7 +29,7 @@ pub struct kitsu_client {
 ///
 /// # Safety
 /// `ptr` is NULL or a pointer from `kitsu_client_new` not yet freed.
-unsafe fn client_arg(ptr: *const kitsu_client) -> Result<Arc<Client>, Failure> {
+pub(crate) unsafe fn client_arg(ptr: *const kitsu_client) -> Result<Arc<Client>, Failure> {
     if ptr.is_null() {
         return Err(Failure::Null("client"));
     }
@@ -358,9 +358,27 @@ pub(crate) unsafe fn path_list(
             Error::InvalidParameter("file_count is 0: give at least one file".into()).into(),
         );
     }
+    path_list_or_empty(paths, count, "file_paths")
+}
+
+/// A C array of `count` paths, possibly none (then `paths` may be NULL).
+///
+/// # Safety
+/// As [`path_list`].
+pub(crate) unsafe fn path_list_or_empty(
+    paths: *const *const c_char,
+    count: usize,
+    name: &'static str,
+) -> Result<Vec<PathBuf>, Failure> {
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    if paths.is_null() {
+        return Err(Failure::Null(name));
+    }
     std::slice::from_raw_parts(paths, count)
         .iter()
-        .map(|&p| arg_path(p, "file_paths[i]"))
+        .map(|&p| arg_path(p, name))
         .collect()
 }
 

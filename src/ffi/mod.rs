@@ -11,7 +11,14 @@ use std::path::PathBuf;
 
 use crate::error::Error;
 
+pub mod asset;
 pub mod client;
+pub mod files;
+pub mod person;
+pub mod playlist;
+pub mod project;
+pub mod shot;
+pub mod task;
 
 /// Result of every fallible libkitsu call. The numbers are stable forever:
 /// never renumbered, never reused. Ranges: usage 1xxx, transfer 2xxx,
@@ -379,6 +386,27 @@ pub(crate) fn progress_adapter(
     // SAFETY: the caller promised the callback is callable with its user_data
     // for the duration of the call; the core calls it on this thread only.
     callback.map(move |f| move |done, total| unsafe { f(done, total, user_data) } == 0)
+}
+
+/// The adapted callback as the core takes it.
+pub(crate) fn as_progress<F: FnMut(u64, u64) -> bool>(
+    callback: &mut Option<F>,
+) -> Option<&mut crate::transfer::progress::ProgressFn<'_>> {
+    callback
+        .as_mut()
+        .map(|f| f as &mut crate::transfer::progress::ProgressFn)
+}
+
+/// `options_json` (NULL: gazu's defaults), checked against the function's keys.
+///
+/// # Safety
+/// `ptr` is NULL or a NUL-terminated string.
+pub(crate) unsafe fn arg_options(
+    ptr: *const c_char,
+    allowed: &[&str],
+) -> Result<crate::api::Options, Failure> {
+    let json = arg_opt_str(ptr, "options_json")?;
+    Ok(crate::api::Options::parse(json, allowed)?)
 }
 
 // ---------------------------------------------------------------------------

@@ -296,18 +296,35 @@ fn new_boundary() -> String {
     hex
 }
 
-/// POSTs `parts` to `path`; returns the answer's JSON text.
+/// The bytes of the files among `parts` (what progress counts).
+pub fn file_bytes(parts: &[Part]) -> Result<u64> {
+    parts
+        .iter()
+        .map(|part| match part {
+            Part::File { path, .. } => file_size(path),
+            _ => Ok(0),
+        })
+        .sum()
+}
+
+/// POSTs `parts` to `path`; returns the answer's JSON text and the file
+/// bytes sent. Progress counts
+/// this request's file bytes after `offset` bytes already moved by earlier
+/// requests of the same operation; the caller makes the last call
+/// (`Progress::finish`), so composites report one stream.
 pub(crate) async fn send_multipart(
     client: &Client,
     path: &str,
     parts: &[Part],
     progress: &mut Progress<'_>,
-) -> Result<String> {
+    offset: u64,
+) -> Result<(String, u64)> {
     let layout = Layout::new(parts)?;
     let sent = Arc::new(AtomicU64::new(0));
     let config = client.config();
-    progress.start(layout.file_bytes)?;
-    let mut driver = Driver::new(progress, config.stall_timeout, Some(sent.clone()));
+    progress.start(offset + layout.file_bytes)?;
+    let mut driver =
+        Driver::new(progress, config.stall_timeout, Some(sent.clone())).with_offset(offset);
     let content_type = format!("multipart/form-data; boundary={}", layout.boundary);
     let response = client
         .send(
@@ -348,8 +365,8 @@ pub(crate) async fn send_multipart(
             message,
         });
     }
-    driver.progress.finish(layout.file_bytes)?;
-    Ok(text)
+    driver.progress.update(offset + layout.file_bytes)?;
+    Ok((text, layout.file_bytes))
 }
 
 impl Client {
@@ -378,7 +395,11 @@ impl Client {
         progress: Option<&mut ProgressFn<'_>>,
     ) -> Result<String> {
         let mut progress = Progress::new(progress);
-        self.block_on(send_multipart(self, path, parts, &mut progress))
+        self.block_on(async {
+            let (answer, sent) = send_multipart(self, path, parts, &mut progress, 0).await?;
+            progress.finish(sent)?;
+            Ok(answer)
+        })
     }
 }
 

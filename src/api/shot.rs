@@ -1,0 +1,72 @@
+//! gazu's `shot` module: CSV import and export, OTIO import.
+
+use std::path::{Path, PathBuf};
+
+use super::asset::{export_csv, import_csv};
+use super::{check_id, Options};
+use crate::client::Client;
+use crate::error::Result;
+use crate::transfer::progress::ProgressFn;
+use crate::transfer::upload::Part;
+
+/// Options of [`import_otio`].
+pub const IMPORT_OTIO_OPTIONS: &[&str] = &["episode", "naming_convention", "match_case"];
+
+/// gazu's `export_shots_with_csv` (options `episode`, `assigned_to`).
+pub fn export_shots_with_csv(
+    client: &Client,
+    project_id: &str,
+    target: &Path,
+    options: &Options,
+    progress: Option<&mut ProgressFn<'_>>,
+) -> Result<u64> {
+    export_csv(client, project_id, "shots", target, options, progress)
+}
+
+/// gazu's `import_shots_with_csv`: the created shots.
+pub fn import_shots_with_csv(
+    client: &Client,
+    project_id: &str,
+    csv: &Path,
+    progress: Option<&mut ProgressFn<'_>>,
+) -> Result<String> {
+    import_csv(client, project_id, "shots", csv, progress)
+}
+
+/// POST `import/otio/projects/{id}[/episodes/{episode}]` with the fields
+/// `naming_convention` (gazu's default depends on the episode) and
+/// `match_case` ("True"/"False", default true), then part `file`. Zou picks
+/// the OTIO adapter from the file's extension. Returns
+/// `{"created_shots": [...], "updated_shots": [...]}`.
+pub fn import_otio(
+    client: &Client,
+    project_id: &str,
+    otio: &Path,
+    options: &Options,
+    progress: Option<&mut ProgressFn<'_>>,
+) -> Result<String> {
+    let project_id = check_id("project_id", project_id)?;
+    let episode = options.id("episode")?;
+    let naming_convention = match options.string("naming_convention")? {
+        Some(convention) => convention,
+        None if episode.is_some() => {
+            "${project_name}_${episode_name}-${sequence_name}-${shot_name}".into()
+        }
+        None => "${project_name}_${sequence_name}-${shot_name}".into(),
+    };
+    let match_case = if options.bool("match_case", true)? {
+        "True"
+    } else {
+        "False"
+    };
+    let mut route = format!("import/otio/projects/{project_id}");
+    if let Some(episode) = &episode {
+        route = format!("{route}/episodes/{episode}");
+    }
+    let parts = [
+        Part::field("naming_convention", naming_convention),
+        Part::field("match_case", match_case),
+        Part::file("file", PathBuf::from(otio)),
+    ];
+    client.upload_parts(&route, &parts, progress)
+}

@@ -1,0 +1,676 @@
+//! gazu's `task` module: comments with attachments, batch comments, preview
+//! uploads and the composites `add_preview`, `add_extra_preview` and
+//! `publish_preview` (which in gazu have no progress callback; here one
+//! progress stream covers every byte they move).
+
+use std::path::{Path, PathBuf};
+
+use reqwest::Method;
+use serde_json::{json, Map, Value};
+
+use super::{check_id, parse_json, with_query, Options};
+use crate::client::Client;
+use crate::error::{Error, Result};
+use crate::transfer::progress::{Progress, ProgressFn};
+use crate::transfer::upload::{file_bytes, numbered_file_parts, send_multipart, Part};
+
+type Callback<'a, 'f> = Option<&'a mut ProgressFn<'f>>;
+
+/// Options of [`upload_preview_file`].
+pub const UPLOAD_PREVIEW_OPTIONS: &[&str] = &["normalize_movie", "no_job"];
+/// Options of [`add_comment`].
+pub const ADD_COMMENT_OPTIONS: &[&str] = &[
+    "comment",
+    "person",
+    "checklist",
+    "created_at",
+    "links",
+    "for_client",
+];
+/// Options of [`add_preview`].
+pub const ADD_PREVIEW_OPTIONS: &[&str] = &["normalize_movie", "revision", "no_job"];
+/// Options of [`add_extra_preview`].
+pub const ADD_EXTRA_PREVIEW_OPTIONS: &[&str] = &["normalize_movie", "no_job"];
+/// Options of [`publish_preview`] (gazu's, plus `no_job`, which gazu's
+/// `publish_preview` forgets to pass on to `add_preview`).
+pub const PUBLISH_PREVIEW_OPTIONS: &[&str] = &[
+    "comment",
+    "person",
+    "checklist",
+    "created_at",
+    "links",
+    "normalize_movie",
+    "revision",
+    "set_thumbnail",
+    "no_job",
+];
+/// Options of [`create_preview`].
+pub const CREATE_PREVIEW_OPTIONS: &[&str] = &["revision"];
+/// Options of [`all_tasks_for_project`].
+pub const ALL_TASKS_FOR_PROJECT_OPTIONS: &[&str] = &["task_type", "episode"];
+
+/// gazu's hand-built query of a preview upload: `?normalize=false`,
+/// `?no_job=true` or both, from the options `normalize_movie` and `no_job`.
+fn preview_query(options: &Options) -> Result<String> {
+    let mut params = Vec::new();
+    if !options.bool("normalize_movie", true)? {
+        params.push("normalize=false");
+    }
+    if options.bool("no_job", false)? {
+        params.push("no_job=true");
+    }
+    Ok(if params.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", params.join("&"))
+    })
+}
+
+fn preview_upload_route(preview_file_id: &str, options: &Options) -> Result<String> {
+    Ok(format!(
+        "pictures/preview-files/{preview_file_id}{}",
+        preview_query(options)?
+    ))
+}
+
+/// POST the preview file to `pictures/preview-files/{id}` (options
+/// `normalize_movie` (true), `no_job` (false)). Zou refuses to upload twice
+/// to one preview file.
+pub fn upload_preview_file(
+    client: &Client,
+    preview_file_id: &str,
+    file: &Path,
+    options: &Options,
+    progress: Callback,
+) -> Result<String> {
+    let id = check_id("preview_file_id", preview_file_id)?;
+    let route = preview_upload_route(id, options)?;
+    client.upload(&route, &[file.to_path_buf()], &[], progress)
+}
+
+/// The multipart fields of a comment, in gazu's order. `for_client` is sent
+/// only when true, as "True" (Zou reads the string "False" as true).
+fn comment_fields(task_status_id: &str, options: &Options) -> Result<Vec<Part>> {
+    let mut fields = vec![
+        Part::field("task_status_id", task_status_id),
+        Part::field("comment", options.string("comment")?.unwrap_or_default()),
+        Part::field(
+            "checklist",
+            options
+                .value("checklist")
+                .cloned()
+                .unwrap_or(json!([]))
+                .to_string(),
+        ),
+        Part::field(
+            "links",
+            options
+                .value("links")
+                .cloned()
+                .unwrap_or(json!([]))
+                .to_string(),
+        ),
+    ];
+    if options.bool("for_client", false)? {
+        fields.push(Part::field("for_client", "True"));
+    }
+    if let Some(person) = options.id("person")? {
+        fields.push(Part::field("person_id", person));
+    }
+    if let Some(created_at) = options.string("created_at")? {
+        fields.push(Part::field("created_at", created_at));
+    }
+    Ok(fields)
+}
+
+/// The comment as JSON, for the route without attachments.
+fn comment_body(task_status_id: &str, options: &Options) -> Result<Value> {
+    let mut body = json!({
+        "task_status_id": task_status_id,
+        "comment": options.string("comment")?.unwrap_or_default(),
+        "checklist": options.value("checklist").cloned().unwrap_or(json!([])),
+        "links": options.value("links").cloned().unwrap_or(json!([])),
+        "for_client": options.bool("for_client", false)?,
+    });
+    if let Some(person) = options.id("person")? {
+        body["person_id"] = person.into();
+    }
+    if let Some(created_at) = options.string("created_at")? {
+        body["created_at"] = created_at.into();
+    }
+    Ok(body)
+}
+
+/// Posts a comment, multipart when there are attachments. Returns the
+/// comment and the bytes sent.
+async fn post_comment(
+    client: &Client,
+    task_id: &str,
+    task_status_id: &str,
+    attachments: &[PathBuf],
+    options: &Options,
+    progress: &mut Progress<'_>,
+    offset: u64,
+) -> Result<(Value, u64)> {
+    let route = format!("actions/tasks/{task_id}/comment");
+    if attachments.is_empty() {
+        let body = comment_body(task_status_id, options)?;
+        return Ok((
+            client.json_value(Method::POST, &route, Some(&body)).await?,
+            0,
+        ));
+    }
+    let mut parts = comment_fields(task_status_id, options)?;
+    parts.extend(numbered_file_parts(attachments));
+    let (answer, sent) = send_multipart(client, &route, &parts, progress, offset).await?;
+    Ok((json_answer(&route, &answer)?, sent))
+}
+
+fn json_answer(route: &str, text: &str) -> Result<Value> {
+    serde_json::from_str(text).map_err(|e| Error::InvalidResponse {
+        path: route.into(),
+        message: format!("the answer is not JSON: {e}"),
+    })
+}
+
+fn total_size(files: &[PathBuf]) -> Result<u64> {
+    file_bytes(
+        &files
+            .iter()
+            .map(|f| Part::file("file", f.clone()))
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// Runs one operation of several requests with one progress stream of
+/// `total` bytes: first call before the first request, last after the last.
+fn with_progress<T>(
+    client: &Client,
+    callback: Callback,
+    total: u64,
+    operation: impl AsyncFnOnce(&mut Progress<'_>) -> Result<T>,
+) -> Result<T> {
+    let mut progress = Progress::new(callback);
+    client.block_on(async {
+        progress.start(total)?;
+        let value = operation(&mut progress).await?;
+        progress.finish(total)?;
+        Ok(value)
+    })
+}
+
+/// POST `actions/tasks/{id}/comment`: a JSON comment, or multipart with the
+/// attachments as `file`, `file-1`, ... in the order given (gazu sends the
+/// last attachment first; Zou stores them in part order, so here they keep
+/// the caller's order). Options: comment, person, checklist, created_at,
+/// links, for_client.
+pub fn add_comment(
+    client: &Client,
+    task_id: &str,
+    task_status_id: &str,
+    attachments: &[PathBuf],
+    options: &Options,
+    progress: Callback,
+) -> Result<String> {
+    let task_id = check_id("task_id", task_id)?;
+    let task_status_id = check_id("task_status_id", task_status_id)?;
+    let total = total_size(attachments)?;
+    with_progress(client, progress, total, async |progress| {
+        let (comment, _) = post_comment(
+            client,
+            task_id,
+            task_status_id,
+            attachments,
+            options,
+            progress,
+            0,
+        )
+        .await?;
+        Ok(comment.to_string())
+    })
+}
+
+/// POST `actions/tasks/{task}/comments/{comment}/add-attachment`, files as
+/// `file`, `file-1`, ... in the order given. At least one file.
+pub fn add_attachment_files_to_comment(
+    client: &Client,
+    task_id: &str,
+    comment_id: &str,
+    attachments: &[PathBuf],
+    progress: Callback,
+) -> Result<String> {
+    let task_id = check_id("task_id", task_id)?;
+    let comment_id = check_id("comment_id", comment_id)?;
+    if attachments.is_empty() {
+        return Err(Error::InvalidParameter(
+            "the attachments list is empty".into(),
+        ));
+    }
+    client.upload(
+        &format!("actions/tasks/{task_id}/comments/{comment_id}/add-attachment"),
+        attachments,
+        &[],
+        progress,
+    )
+}
+
+/// A list of comments as gazu's batch functions take it: objects that may
+/// carry local paths under `attachment_files` and `preview_files`.
+struct CommentBatch {
+    /// The comments without the local paths (gazu sends them to the server).
+    comments: Vec<Map<String, Value>>,
+    attachments: Vec<Vec<PathBuf>>,
+    previews: Vec<Vec<PathBuf>>,
+}
+
+impl CommentBatch {
+    fn parse(comments_json: &str) -> Result<CommentBatch> {
+        let Value::Array(items) = parse_json("comments_json", comments_json)? else {
+            return Err(Error::InvalidParameter(
+                "comments_json must be a JSON array of comments".into(),
+            ));
+        };
+        let mut batch = CommentBatch {
+            comments: Vec::new(),
+            attachments: Vec::new(),
+            previews: Vec::new(),
+        };
+        for (index, item) in items.into_iter().enumerate() {
+            let Value::Object(mut comment) = item else {
+                return Err(Error::InvalidParameter(format!(
+                    "comment {index} is not an object"
+                )));
+            };
+            let mut paths = |key: &str| -> Result<Vec<PathBuf>> {
+                match comment.remove(key) {
+                    None | Some(Value::Null) => Ok(Vec::new()),
+                    Some(Value::Array(list)) => list
+                        .into_iter()
+                        .map(|p| match p {
+                            Value::String(s) => Ok(PathBuf::from(s)),
+                            other => Err(Error::InvalidParameter(format!(
+                                "comment {index}: {key} holds {other}, not a path"
+                            ))),
+                        })
+                        .collect(),
+                    Some(other) => Err(Error::InvalidParameter(format!(
+                        "comment {index}: {key} must be a list of paths, not {other}"
+                    ))),
+                }
+            };
+            let attachments = paths("attachment_files")?;
+            let previews = paths("preview_files")?;
+            batch.attachments.push(attachments);
+            batch.previews.push(previews);
+            batch.comments.push(comment);
+        }
+        Ok(batch)
+    }
+
+    fn total(&self) -> Result<u64> {
+        let all: Vec<PathBuf> = self
+            .attachments
+            .iter()
+            .chain(&self.previews)
+            .flatten()
+            .cloned()
+            .collect();
+        total_size(&all)
+    }
+}
+
+/// POST `actions/tasks/{task}/batch-comment` (or `actions/tasks/batch-comment`
+/// without a task): parts `attachment_file-{x}-{y}` and `preview_file-{x}-{y}`
+/// for comment x's files, then the `comments` JSON part. Unlike gazu, the
+/// local paths are not sent to the server inside that JSON.
+pub fn batch_comments(
+    client: &Client,
+    task_id: Option<&str>,
+    comments_json: &str,
+    progress: Callback,
+) -> Result<String> {
+    let route = match task_id {
+        Some(id) => format!("actions/tasks/{}/batch-comment", check_id("task_id", id)?),
+        None => "actions/tasks/batch-comment".to_string(),
+    };
+    let batch = CommentBatch::parse(comments_json)?;
+    let mut parts = Vec::new();
+    for (x, (attachments, previews)) in batch.attachments.iter().zip(&batch.previews).enumerate() {
+        for (y, path) in attachments.iter().enumerate() {
+            parts.push(Part::file(format!("attachment_file-{x}-{y}"), path.clone()));
+        }
+        for (y, path) in previews.iter().enumerate() {
+            parts.push(Part::file(format!("preview_file-{x}-{y}"), path.clone()));
+        }
+    }
+    parts.push(Part::Json {
+        name: "comments".into(),
+        json: Value::Array(batch.comments.into_iter().map(Value::Object).collect()).to_string(),
+    });
+    client.upload_parts(&route, &parts, progress)
+}
+
+/// POST `actions/projects/{id}/tasks/comment-many`. Zou 1.0.97 takes a JSON
+/// array there (`object_id` or gazu's `task_id`, `task_status_id`,
+/// `comment`) and no files, so gazu's multipart request fails; here the
+/// comments are posted as JSON, then each comment's `attachment_files` are
+/// added to it and its `preview_files` become its previews, in one progress
+/// stream. Returns the created comments.
+pub fn create_multiple_comments(
+    client: &Client,
+    project_id: &str,
+    comments_json: &str,
+    progress: Callback,
+) -> Result<String> {
+    let project_id = check_id("project_id", project_id)?;
+    let mut batch = CommentBatch::parse(comments_json)?;
+    for (index, comment) in batch.comments.iter_mut().enumerate() {
+        if !comment.contains_key("object_id") {
+            if let Some(task_id) = comment.remove("task_id") {
+                comment.insert("object_id".into(), task_id);
+            }
+        }
+        for key in ["object_id", "task_status_id", "comment"] {
+            if !comment.contains_key(key) {
+                return Err(Error::InvalidParameter(format!(
+                    "comment {index} has no {key}"
+                )));
+            }
+        }
+    }
+    let total = batch.total()?;
+    let batch = &batch;
+    with_progress(client, progress, total, async |progress| {
+        let route = format!("actions/projects/{}/tasks/comment-many", project_id);
+        let body = Value::Array(batch.comments.iter().cloned().map(Value::Object).collect());
+        let created = client.json_value(Method::POST, &route, Some(&body)).await?;
+        let mut created = match created {
+            Value::Array(list) => list,
+            other => {
+                return Err(Error::InvalidResponse {
+                    path: route,
+                    message: format!("expected a list, got {other}"),
+                })
+            }
+        };
+        let has_files = batch
+            .attachments
+            .iter()
+            .chain(&batch.previews)
+            .any(|f| !f.is_empty());
+        if has_files && created.len() != batch.comments.len() {
+            return Err(Error::InvalidResponse {
+                path: route,
+                message: format!(
+                    "{} of {} comments were created (not allowed on some tasks?): their files were not sent",
+                    created.len(),
+                    batch.comments.len()
+                ),
+            });
+        }
+        let mut offset = 0;
+        for (index, comment) in created.iter_mut().enumerate() {
+            let (Some(attachments), Some(previews)) =
+                (batch.attachments.get(index), batch.previews.get(index))
+            else {
+                continue;
+            };
+            let task_id = super::field(comment, "object_id", &route)?.to_string();
+            let comment_id = super::field(comment, "id", &route)?.to_string();
+            if !attachments.is_empty() {
+                let add = format!("actions/tasks/{task_id}/comments/{comment_id}/add-attachment");
+                let (answer, sent) = send_multipart(
+                    client,
+                    &add,
+                    &numbered_file_parts(attachments),
+                    progress,
+                    offset,
+                )
+                .await?;
+                offset += sent;
+                comment["attachment_files"] = json_answer(&add, &answer)?;
+            }
+            let mut preview_files = Vec::new();
+            for path in previews {
+                let (preview, sent) = add_preview_async(
+                    client,
+                    &task_id,
+                    &comment_id,
+                    path,
+                    None,
+                    &Options::default(),
+                    progress,
+                    offset,
+                )
+                .await?;
+                offset += sent;
+                preview_files.push(preview);
+            }
+            if !previews.is_empty() {
+                comment["preview_files"] = Value::Array(preview_files);
+            }
+        }
+        Ok(Value::Array(created).to_string())
+    })
+}
+
+/// POST `actions/tasks/{task}/comments/{comment}/add-preview`: a new, empty
+/// preview-file record (option `revision`).
+pub fn create_preview(
+    client: &Client,
+    task_id: &str,
+    comment_id: &str,
+    options: &Options,
+) -> Result<String> {
+    let task_id = check_id("task_id", task_id)?;
+    let comment_id = check_id("comment_id", comment_id)?;
+    let body = revision_body(options)?;
+    let route = format!("actions/tasks/{task_id}/comments/{comment_id}/add-preview");
+    client
+        .block_on(client.json_value(Method::POST, &route, Some(&body)))
+        .map(|v| v.to_string())
+}
+
+fn revision_body(options: &Options) -> Result<Value> {
+    Ok(match options.integer("revision")? {
+        Some(revision) => json!({ "revision": revision }),
+        None => json!({}),
+    })
+}
+
+/// create_preview (or create_extra_preview when `extra_of` is given), then
+/// the upload of the file. Returns the uploaded preview file and the bytes sent.
+#[allow(clippy::too_many_arguments)]
+async fn add_preview_async(
+    client: &Client,
+    task_id: &str,
+    comment_id: &str,
+    file: &Path,
+    extra_of: Option<&str>,
+    options: &Options,
+    progress: &mut Progress<'_>,
+    offset: u64,
+) -> Result<(Value, u64)> {
+    let (route, body) = match extra_of {
+        None => (
+            format!("actions/tasks/{task_id}/comments/{comment_id}/add-preview"),
+            revision_body(options)?,
+        ),
+        Some(preview_file_id) => (
+            format!(
+                "actions/tasks/{task_id}/comments/{comment_id}/preview-files/{preview_file_id}"
+            ),
+            json!({}),
+        ),
+    };
+    let preview = client.json_value(Method::POST, &route, Some(&body)).await?;
+    let preview_id = super::field(&preview, "id", &route)?;
+    let upload = preview_upload_route(preview_id, options)?;
+    let (answer, sent) = send_multipart(
+        client,
+        &upload,
+        &[Part::file("file", file)],
+        progress,
+        offset,
+    )
+    .await?;
+    Ok((json_answer(&upload, &answer)?, sent))
+}
+
+/// gazu's `add_preview`: create_preview, then upload_preview_file, with one
+/// progress stream (gazu has none). Options: normalize_movie (true),
+/// revision, no_job (false). The file is checked before anything is
+/// created, so a bad path leaves no empty preview behind.
+pub fn add_preview(
+    client: &Client,
+    task_id: &str,
+    comment_id: &str,
+    preview_file_path: &Path,
+    options: &Options,
+    progress: Callback,
+) -> Result<String> {
+    add_preview_or_extra(
+        client,
+        task_id,
+        comment_id,
+        None,
+        preview_file_path,
+        options,
+        progress,
+    )
+}
+
+/// gazu's `add_extra_preview`: create_extra_preview (POST
+/// `actions/tasks/{task}/comments/{comment}/preview-files/{preview}`), then
+/// upload_preview_file. Options: normalize_movie (true), no_job (false).
+pub fn add_extra_preview(
+    client: &Client,
+    task_id: &str,
+    comment_id: &str,
+    preview_file_id: &str,
+    preview_file_path: &Path,
+    options: &Options,
+    progress: Callback,
+) -> Result<String> {
+    let preview_file_id = check_id("preview_file_id", preview_file_id)?;
+    add_preview_or_extra(
+        client,
+        task_id,
+        comment_id,
+        Some(preview_file_id),
+        preview_file_path,
+        options,
+        progress,
+    )
+}
+
+fn add_preview_or_extra(
+    client: &Client,
+    task_id: &str,
+    comment_id: &str,
+    extra_of: Option<&str>,
+    file: &Path,
+    options: &Options,
+    progress: Callback,
+) -> Result<String> {
+    let task_id = check_id("task_id", task_id)?;
+    let comment_id = check_id("comment_id", comment_id)?;
+    preview_query(options)?; // options checked before anything is created
+    let total = total_size(&[file.to_path_buf()])?;
+    with_progress(client, progress, total, async |progress| {
+        let (preview, _) = add_preview_async(
+            client, task_id, comment_id, file, extra_of, options, progress, 0,
+        )
+        .await?;
+        Ok(preview.to_string())
+    })
+}
+
+/// gazu's `publish_preview`: a comment (with its attachments), then a
+/// preview on it, then, with `set_thumbnail`, that preview as the entity's
+/// thumbnail; one progress stream over every file. Returns
+/// `{"comment": ..., "preview_file": ...}`. As in gazu, a failure after the
+/// comment leaves the comment in place.
+pub fn publish_preview(
+    client: &Client,
+    task_id: &str,
+    task_status_id: &str,
+    preview_file_path: &Path,
+    attachments: &[PathBuf],
+    options: &Options,
+    progress: Callback,
+) -> Result<String> {
+    let task_id = check_id("task_id", task_id)?;
+    let task_status_id = check_id("task_status_id", task_status_id)?;
+    // Options checked before anything is created.
+    comment_fields(task_status_id, options)?;
+    preview_query(options)?;
+    let set_thumbnail = options.bool("set_thumbnail", false)?;
+    let mut files = attachments.to_vec();
+    files.push(preview_file_path.to_path_buf());
+    let total = total_size(&files)?;
+    with_progress(client, progress, total, async |progress| {
+        let (comment, sent) = post_comment(
+            client,
+            task_id,
+            task_status_id,
+            attachments,
+            options,
+            progress,
+            0,
+        )
+        .await?;
+        let comment_id = super::field(&comment, "id", "comment")?.to_string();
+        let (preview, _) = add_preview_async(
+            client,
+            task_id,
+            &comment_id,
+            preview_file_path,
+            None,
+            options,
+            progress,
+            sent,
+        )
+        .await?;
+        if set_thumbnail {
+            let preview_id = super::field(&preview, "id", "preview")?;
+            let route = format!("actions/preview-files/{preview_id}/set-main-preview");
+            client
+                .json_value(Method::PUT, &route, Some(&json!({})))
+                .await?;
+        }
+        Ok(json!({ "comment": comment, "preview_file": preview }).to_string())
+    })
+}
+
+/// GET `data/projects/{id}/tasks` (options `task_type`, `episode`: ids).
+pub fn all_tasks_for_project(
+    client: &Client,
+    project_id: &str,
+    options: &Options,
+) -> Result<String> {
+    let project_id = check_id("project_id", project_id)?;
+    let task_type = options.id("task_type")?;
+    let episode = options.id("episode")?;
+    client.get(&with_query(
+        &format!("data/projects/{project_id}/tasks"),
+        &[
+            ("task_type_id", task_type.as_deref()),
+            ("episode_id", episode.as_deref()),
+        ],
+    ))
+}
+
+/// GET `data/tasks/{id}/comments` (newest first).
+pub fn all_comments_for_task(client: &Client, task_id: &str) -> Result<String> {
+    let task_id = check_id("task_id", task_id)?;
+    client.get(&format!("data/tasks/{task_id}/comments"))
+}
+
+/// GET `data/task-status?short_name=...`: the first match, or `null`.
+pub fn get_task_status_by_short_name(client: &Client, short_name: &str) -> Result<String> {
+    client.get_first(&with_query(
+        "data/task-status",
+        &[("short_name", Some(short_name))],
+    ))
+}

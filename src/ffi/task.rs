@@ -1,0 +1,448 @@
+//! `kitsu_task_*`: gazu's `task` module (comments, attachments, previews, batch comments).
+//! Each entry point checks its arguments, calls `crate::api` once and maps the result.
+
+use std::ffi::{c_char, c_void};
+
+use super::client::{client_arg, kitsu_client, path_list, path_list_or_empty};
+use super::{
+    arg_opt_str, arg_options, arg_out, arg_path, arg_str, as_progress, boundary, kitsu_progress_cb,
+    kitsu_result, progress_adapter, write_opt_string,
+};
+use crate::api::task;
+
+/// gazu `task.upload_preview_file`: POST the file to `pictures/preview-files/{preview_file_id}`
+/// (part `file`), with `?normalize=false` for the option `normalize_movie: false` and
+/// `?no_job=true` for `no_job: true`. The answer is the preview file; its `status` is
+/// `processing` while Zou's job queue builds the variants. Zou refuses a second upload to one
+/// preview file.
+///
+/// On success `*out_json` (when `out_json` is not NULL) receives the server's JSON answer,
+/// freed with kitsu_string_free(). `progress` may be NULL; its `total` is the sum of the sizes
+/// of the files sent.
+///
+/// # Safety
+/// `client` is a live client; string arguments are NULL or NUL-terminated;
+/// path arrays hold their count of such strings; out pointers are NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn kitsu_task_upload_preview_file(
+    client: *const kitsu_client,
+    preview_file_id: *const c_char,
+    file_path: *const c_char,
+    options_json: *const c_char,
+    progress: kitsu_progress_cb,
+    user_data: *mut c_void,
+    out_json: *mut *mut c_char,
+) -> kitsu_result {
+    boundary(|| {
+        let client = client_arg(client)?;
+        let preview_file_id = arg_str(preview_file_id, "preview_file_id")?;
+        let file_path = arg_path(file_path, "file_path")?;
+        let options = arg_options(options_json, task::UPLOAD_PREVIEW_OPTIONS)?;
+        let mut callback = progress_adapter(progress, user_data);
+        let answer = task::upload_preview_file(
+            &client,
+            preview_file_id,
+            &file_path,
+            &options,
+            as_progress(&mut callback),
+        )?;
+        write_opt_string(out_json, answer, "kitsu_task_upload_preview_file")
+    })
+}
+
+/// gazu `task.add_comment`: POST `actions/tasks/{task_id}/comment`, as JSON without
+/// attachments, as multipart with them (parts `file`, `file-1`, ... in the order given: gazu
+/// rotates the last one first, and Zou stores them in part order). `attachment_paths` may be
+/// NULL when `attachment_count` is 0. Options (gazu's keywords): `comment`, `person` (id),
+/// `checklist`, `links` (lists), `created_at`, `for_client` (sent only when true, as gazu
+/// does). The answer is the comment.
+///
+/// On success `*out_json` (when `out_json` is not NULL) receives the server's JSON answer,
+/// freed with kitsu_string_free(). `progress` may be NULL; its `total` is the sum of the sizes
+/// of the files sent.
+///
+/// # Safety
+/// `client` is a live client; string arguments are NULL or NUL-terminated;
+/// path arrays hold their count of such strings; out pointers are NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn kitsu_task_add_comment(
+    client: *const kitsu_client,
+    task_id: *const c_char,
+    task_status_id: *const c_char,
+    attachment_paths: *const *const c_char,
+    attachment_count: usize,
+    options_json: *const c_char,
+    progress: kitsu_progress_cb,
+    user_data: *mut c_void,
+    out_json: *mut *mut c_char,
+) -> kitsu_result {
+    boundary(|| {
+        let client = client_arg(client)?;
+        let task_id = arg_str(task_id, "task_id")?;
+        let task_status_id = arg_str(task_status_id, "task_status_id")?;
+        let attachment_paths =
+            path_list_or_empty(attachment_paths, attachment_count, "attachment_paths")?;
+        let options = arg_options(options_json, task::ADD_COMMENT_OPTIONS)?;
+        let mut callback = progress_adapter(progress, user_data);
+        let answer = task::add_comment(
+            &client,
+            task_id,
+            task_status_id,
+            &attachment_paths,
+            &options,
+            as_progress(&mut callback),
+        )?;
+        write_opt_string(out_json, answer, "kitsu_task_add_comment")
+    })
+}
+
+/// gazu `task.add_attachment_files_to_comment`: POST the files to
+/// `actions/tasks/{task_id}/comments/{comment_id}/add-attachment` (parts `file`, `file-1`, ...
+/// in the order given); at least one file. The answer is the list of attachment files.
+///
+/// On success `*out_json` (when `out_json` is not NULL) receives the server's JSON answer,
+/// freed with kitsu_string_free(). `progress` may be NULL; its `total` is the sum of the sizes
+/// of the files sent.
+///
+/// # Safety
+/// `client` is a live client; string arguments are NULL or NUL-terminated;
+/// path arrays hold their count of such strings; out pointers are NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn kitsu_task_add_attachment_files_to_comment(
+    client: *const kitsu_client,
+    task_id: *const c_char,
+    comment_id: *const c_char,
+    file_paths: *const *const c_char,
+    file_count: usize,
+    progress: kitsu_progress_cb,
+    user_data: *mut c_void,
+    out_json: *mut *mut c_char,
+) -> kitsu_result {
+    boundary(|| {
+        let client = client_arg(client)?;
+        let task_id = arg_str(task_id, "task_id")?;
+        let comment_id = arg_str(comment_id, "comment_id")?;
+        let file_paths = path_list(file_paths, file_count)?;
+        let mut callback = progress_adapter(progress, user_data);
+        let answer = task::add_attachment_files_to_comment(
+            &client,
+            task_id,
+            comment_id,
+            &file_paths,
+            as_progress(&mut callback),
+        )?;
+        write_opt_string(
+            out_json,
+            answer,
+            "kitsu_task_add_attachment_files_to_comment",
+        )
+    })
+}
+
+/// gazu `task.batch_comments`: POST `actions/tasks/{task_id}/batch-comment`, or
+/// `actions/tasks/batch-comment` when `task_id` is NULL (each comment then names its
+/// `task_id`). `comments_json` is a JSON array of comments (`task_status_id`, `text`,
+/// `checklist`, `links`, ...); a comment's local files go under `attachment_files` and
+/// `preview_files` (lists of paths) and are sent as parts `attachment_file-{x}-{y}` and
+/// `preview_file-{x}-{y}`. Unlike gazu, those local paths are not sent to the server. The
+/// answer is the list of comments.
+///
+/// On success `*out_json` (when `out_json` is not NULL) receives the server's JSON answer,
+/// freed with kitsu_string_free(). `progress` may be NULL; its `total` is the sum of the sizes
+/// of the files sent.
+///
+/// # Safety
+/// `client` is a live client; string arguments are NULL or NUL-terminated;
+/// path arrays hold their count of such strings; out pointers are NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn kitsu_task_batch_comments(
+    client: *const kitsu_client,
+    task_id: *const c_char,
+    comments_json: *const c_char,
+    progress: kitsu_progress_cb,
+    user_data: *mut c_void,
+    out_json: *mut *mut c_char,
+) -> kitsu_result {
+    boundary(|| {
+        let client = client_arg(client)?;
+        let task_id = arg_opt_str(task_id, "task_id")?;
+        let comments_json = arg_str(comments_json, "comments_json")?;
+        let mut callback = progress_adapter(progress, user_data);
+        let answer =
+            task::batch_comments(&client, task_id, comments_json, as_progress(&mut callback))?;
+        write_opt_string(out_json, answer, "kitsu_task_batch_comments")
+    })
+}
+
+/// gazu `task.create_multiple_comments`: comments on several tasks of a project. Zou 1.0.97's
+/// `actions/projects/{project_id}/tasks/comment-many` takes a JSON array and no files, so gazu
+/// 1.3.1's multipart request fails there; this posts the JSON (`object_id` or `task_id`,
+/// `task_status_id`, `comment`), then adds each comment's `attachment_files` to it and makes
+/// its `preview_files` its previews, in one progress stream. The answer is the list of
+/// comments.
+///
+/// On success `*out_json` (when `out_json` is not NULL) receives the server's JSON answer,
+/// freed with kitsu_string_free(). `progress` may be NULL; its `total` is the sum of the sizes
+/// of the files sent.
+///
+/// # Safety
+/// `client` is a live client; string arguments are NULL or NUL-terminated;
+/// path arrays hold their count of such strings; out pointers are NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn kitsu_task_create_multiple_comments(
+    client: *const kitsu_client,
+    project_id: *const c_char,
+    comments_json: *const c_char,
+    progress: kitsu_progress_cb,
+    user_data: *mut c_void,
+    out_json: *mut *mut c_char,
+) -> kitsu_result {
+    boundary(|| {
+        let client = client_arg(client)?;
+        let project_id = arg_str(project_id, "project_id")?;
+        let comments_json = arg_str(comments_json, "comments_json")?;
+        let mut callback = progress_adapter(progress, user_data);
+        let answer = task::create_multiple_comments(
+            &client,
+            project_id,
+            comments_json,
+            as_progress(&mut callback),
+        )?;
+        write_opt_string(out_json, answer, "kitsu_task_create_multiple_comments")
+    })
+}
+
+/// gazu `task.add_preview`: creates a preview on the comment (POST
+/// `actions/tasks/{task_id}/comments/{comment_id}/add-preview`), then uploads the file to it,
+/// with one progress stream (gazu gives none). Options: `normalize_movie` (true), `revision`,
+/// `no_job` (false). The file is checked before anything is created. The answer is the preview
+/// file.
+///
+/// On success `*out_json` (when `out_json` is not NULL) receives the server's JSON answer,
+/// freed with kitsu_string_free(). `progress` may be NULL; its `total` is the sum of the sizes
+/// of the files sent.
+///
+/// # Safety
+/// `client` is a live client; string arguments are NULL or NUL-terminated;
+/// path arrays hold their count of such strings; out pointers are NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn kitsu_task_add_preview(
+    client: *const kitsu_client,
+    task_id: *const c_char,
+    comment_id: *const c_char,
+    preview_file_path: *const c_char,
+    options_json: *const c_char,
+    progress: kitsu_progress_cb,
+    user_data: *mut c_void,
+    out_json: *mut *mut c_char,
+) -> kitsu_result {
+    boundary(|| {
+        let client = client_arg(client)?;
+        let task_id = arg_str(task_id, "task_id")?;
+        let comment_id = arg_str(comment_id, "comment_id")?;
+        let preview_file_path = arg_path(preview_file_path, "preview_file_path")?;
+        let options = arg_options(options_json, task::ADD_PREVIEW_OPTIONS)?;
+        let mut callback = progress_adapter(progress, user_data);
+        let answer = task::add_preview(
+            &client,
+            task_id,
+            comment_id,
+            &preview_file_path,
+            &options,
+            as_progress(&mut callback),
+        )?;
+        write_opt_string(out_json, answer, "kitsu_task_add_preview")
+    })
+}
+
+/// gazu `task.add_extra_preview`: creates a preview sharing the revision of `preview_file_id`
+/// (POST `actions/tasks/{task_id}/comments/{comment_id}/preview-files/{preview_file_id}`), then
+/// uploads the file to it, with one progress stream. Options: `normalize_movie` (true),
+/// `no_job` (false). The answer is the new preview file.
+///
+/// On success `*out_json` (when `out_json` is not NULL) receives the server's JSON answer,
+/// freed with kitsu_string_free(). `progress` may be NULL; its `total` is the sum of the sizes
+/// of the files sent.
+///
+/// # Safety
+/// `client` is a live client; string arguments are NULL or NUL-terminated;
+/// path arrays hold their count of such strings; out pointers are NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn kitsu_task_add_extra_preview(
+    client: *const kitsu_client,
+    task_id: *const c_char,
+    comment_id: *const c_char,
+    preview_file_id: *const c_char,
+    preview_file_path: *const c_char,
+    options_json: *const c_char,
+    progress: kitsu_progress_cb,
+    user_data: *mut c_void,
+    out_json: *mut *mut c_char,
+) -> kitsu_result {
+    boundary(|| {
+        let client = client_arg(client)?;
+        let task_id = arg_str(task_id, "task_id")?;
+        let comment_id = arg_str(comment_id, "comment_id")?;
+        let preview_file_id = arg_str(preview_file_id, "preview_file_id")?;
+        let preview_file_path = arg_path(preview_file_path, "preview_file_path")?;
+        let options = arg_options(options_json, task::ADD_EXTRA_PREVIEW_OPTIONS)?;
+        let mut callback = progress_adapter(progress, user_data);
+        let answer = task::add_extra_preview(
+            &client,
+            task_id,
+            comment_id,
+            preview_file_id,
+            &preview_file_path,
+            &options,
+            as_progress(&mut callback),
+        )?;
+        write_opt_string(out_json, answer, "kitsu_task_add_extra_preview")
+    })
+}
+
+/// gazu `task.publish_preview`: a comment with its attachments (as kitsu_task_add_comment()),
+/// then a preview on it (as kitsu_task_add_preview()), then with `set_thumbnail` that preview
+/// as the entity's thumbnail; one progress stream over every file (gazu gives none). Options:
+/// `comment`, `person`, `checklist`, `links`, `created_at`, `normalize_movie`, `revision`,
+/// `set_thumbnail`, and `no_job` (which gazu forgets to pass on). The answer is `{"comment":
+/// ..., "preview_file": ...}`. As in gazu, a failure after the comment leaves the comment.
+///
+/// On success `*out_json` (when `out_json` is not NULL) receives the server's JSON answer,
+/// freed with kitsu_string_free(). `progress` may be NULL; its `total` is the sum of the sizes
+/// of the files sent.
+///
+/// # Safety
+/// `client` is a live client; string arguments are NULL or NUL-terminated;
+/// path arrays hold their count of such strings; out pointers are NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn kitsu_task_publish_preview(
+    client: *const kitsu_client,
+    task_id: *const c_char,
+    task_status_id: *const c_char,
+    preview_file_path: *const c_char,
+    attachment_paths: *const *const c_char,
+    attachment_count: usize,
+    options_json: *const c_char,
+    progress: kitsu_progress_cb,
+    user_data: *mut c_void,
+    out_json: *mut *mut c_char,
+) -> kitsu_result {
+    boundary(|| {
+        let client = client_arg(client)?;
+        let task_id = arg_str(task_id, "task_id")?;
+        let task_status_id = arg_str(task_status_id, "task_status_id")?;
+        let preview_file_path = arg_path(preview_file_path, "preview_file_path")?;
+        let attachment_paths =
+            path_list_or_empty(attachment_paths, attachment_count, "attachment_paths")?;
+        let options = arg_options(options_json, task::PUBLISH_PREVIEW_OPTIONS)?;
+        let mut callback = progress_adapter(progress, user_data);
+        let answer = task::publish_preview(
+            &client,
+            task_id,
+            task_status_id,
+            &preview_file_path,
+            &attachment_paths,
+            &options,
+            as_progress(&mut callback),
+        )?;
+        write_opt_string(out_json, answer, "kitsu_task_publish_preview")
+    })
+}
+
+/// gazu `task.create_preview`: POST
+/// `actions/tasks/{task_id}/comments/{comment_id}/add-preview`, an empty preview file to upload
+/// to (option `revision`).
+///
+/// On success `*out_json` receives the answer as JSON text, freed with kitsu_string_free().
+///
+/// # Safety
+/// `client` is a live client; string arguments are NULL or NUL-terminated;
+/// path arrays hold their count of such strings; out pointers are NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn kitsu_task_create_preview(
+    client: *const kitsu_client,
+    task_id: *const c_char,
+    comment_id: *const c_char,
+    options_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> kitsu_result {
+    boundary(|| {
+        let client = client_arg(client)?;
+        let out = arg_out(out_json, "out_json")?;
+        let task_id = arg_str(task_id, "task_id")?;
+        let comment_id = arg_str(comment_id, "comment_id")?;
+        let options = arg_options(options_json, task::CREATE_PREVIEW_OPTIONS)?;
+        let answer = task::create_preview(&client, task_id, comment_id, &options)?;
+        write_opt_string(out, answer, "kitsu_task_create_preview")
+    })
+}
+
+/// gazu `task.all_tasks_for_project`: GET `data/projects/{project_id}/tasks`. Options:
+/// `task_type`, `episode` (ids).
+///
+/// On success `*out_json` receives the answer as JSON text, freed with kitsu_string_free().
+///
+/// # Safety
+/// `client` is a live client; string arguments are NULL or NUL-terminated;
+/// path arrays hold their count of such strings; out pointers are NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn kitsu_task_all_tasks_for_project(
+    client: *const kitsu_client,
+    project_id: *const c_char,
+    options_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> kitsu_result {
+    boundary(|| {
+        let client = client_arg(client)?;
+        let out = arg_out(out_json, "out_json")?;
+        let project_id = arg_str(project_id, "project_id")?;
+        let options = arg_options(options_json, task::ALL_TASKS_FOR_PROJECT_OPTIONS)?;
+        let answer = task::all_tasks_for_project(&client, project_id, &options)?;
+        write_opt_string(out, answer, "kitsu_task_all_tasks_for_project")
+    })
+}
+
+/// gazu `task.all_comments_for_task`: GET `data/tasks/{task_id}/comments`, newest first.
+///
+/// On success `*out_json` receives the answer as JSON text, freed with kitsu_string_free().
+///
+/// # Safety
+/// `client` is a live client; string arguments are NULL or NUL-terminated;
+/// path arrays hold their count of such strings; out pointers are NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn kitsu_task_all_comments_for_task(
+    client: *const kitsu_client,
+    task_id: *const c_char,
+    out_json: *mut *mut c_char,
+) -> kitsu_result {
+    boundary(|| {
+        let client = client_arg(client)?;
+        let out = arg_out(out_json, "out_json")?;
+        let task_id = arg_str(task_id, "task_id")?;
+        let answer = task::all_comments_for_task(&client, task_id)?;
+        write_opt_string(out, answer, "kitsu_task_all_comments_for_task")
+    })
+}
+
+/// gazu `task.get_task_status_by_short_name`: GET `data/task-status?short_name=...`; the first
+/// match, or `null`.
+///
+/// On success `*out_json` receives the answer as JSON text, freed with kitsu_string_free().
+///
+/// # Safety
+/// `client` is a live client; string arguments are NULL or NUL-terminated;
+/// path arrays hold their count of such strings; out pointers are NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn kitsu_task_get_task_status_by_short_name(
+    client: *const kitsu_client,
+    short_name: *const c_char,
+    out_json: *mut *mut c_char,
+) -> kitsu_result {
+    boundary(|| {
+        let client = client_arg(client)?;
+        let out = arg_out(out_json, "out_json")?;
+        let short_name = arg_str(short_name, "short_name")?;
+        let answer = task::get_task_status_by_short_name(&client, short_name)?;
+        write_opt_string(out, answer, "kitsu_task_get_task_status_by_short_name")
+    })
+}
