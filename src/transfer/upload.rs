@@ -136,10 +136,14 @@ impl Layout {
                             Error::InvalidParameter(format!("{} names no file", path.display()))
                         })?;
                     literal.push_str(&format!(
-                        "Content-Disposition: form-data; name=\"{}\"; filename=\"{}\"\r\n\r\n",
+                        "Content-Disposition: form-data; name=\"{}\"; filename=\"{}\"\r\n",
                         escape_quoted(name),
                         escape_quoted(&filename)
                     ));
+                    if let Some(mime) = content_type_of(&filename) {
+                        literal.push_str(&format!("Content-Type: {mime}\r\n"));
+                    }
+                    literal.push_str("\r\n");
                     content_length += literal.len() as u64;
                     segments.push(Arc::new(Segment::Literal(Bytes::from(std::mem::take(
                         &mut literal,
@@ -270,6 +274,32 @@ fn file_size(path: &Path) -> Result<u64> {
     // Readable now, so a permission problem fails before any byte is sent.
     std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     Ok(metadata.len())
+}
+
+/// The part Content-Type for well-known extensions. gazu sends none, so Zou
+/// stores attachments with an empty mimetype, serves them without a
+/// Content-Type and makes no thumbnail for pictures; unknown extensions are
+/// still sent bare, as gazu does.
+fn content_type_of(filename: &str) -> Option<&'static str> {
+    let extension = filename.rsplit_once('.')?.1.to_ascii_lowercase();
+    Some(match extension.as_str() {
+        "png" => "image/png",
+        "jpg" | "jpeg" | "jpe" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "tif" | "tiff" => "image/tiff",
+        "mp4" | "m4v" => "video/mp4",
+        "mov" => "video/quicktime",
+        "webm" => "video/webm",
+        "mkv" => "video/x-matroska",
+        "avi" => "video/x-msvideo",
+        "pdf" => "application/pdf",
+        "txt" => "text/plain",
+        "csv" => "text/csv",
+        "json" => "application/json",
+        "zip" => "application/zip",
+        _ => return None,
+    })
 }
 
 /// WHATWG form encoding of names in quotes: `"`, CR and LF percent-encoded.
