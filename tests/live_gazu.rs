@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use common::capi::{
-    c, check, cpath, kitsu_result, opt_ptr, take_string, ApiResult, Client, Progress, PROGRESS,
+    c, check, cpath, kitsu_result, take_string, ApiResult, Client, Progress, PROGRESS,
 };
 use common::zou::{id, media, sha_file, shared_avatar_lock, Scene, Zou};
 use kitsu::ffi::{asset::*, files::*, person::*, playlist::*, project::*, shot::*, task::*};
