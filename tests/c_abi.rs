@@ -184,22 +184,8 @@ fn readme_example_downloads_with_a_progress_bar() {
 /// The shared library exports the C API and nothing else.
 #[test]
 fn exported_symbols_all_carry_the_prefix() {
-    let output = Command::new("nm")
-        .args(["-D", "--defined-only"])
-        .arg(target_dir().join("libkitsu.so"))
-        .output()
-        .expect("nm");
-    let text = String::from_utf8_lossy(&output.stdout);
-    let functions: Vec<&str> = text
-        .lines()
-        .filter_map(|line| {
-            let mut fields = line.split_whitespace();
-            let _address = fields.next()?;
-            let kind = fields.next()?;
-            let name = fields.next()?;
-            matches!(kind, "T" | "D" | "B" | "R").then_some(name)
-        })
-        .collect();
+    let symbols = exported_symbols();
+    let functions: Vec<&str> = symbols.iter().map(String::as_str).collect();
     assert!(functions.contains(&"kitsu_client_download"));
     let foreign: Vec<&&str> = functions
         .iter()
@@ -238,6 +224,302 @@ fn declared_functions(header: &str) -> Vec<String> {
                 .last()?
                 .trim_start_matches('*');
             name.starts_with("kitsu_").then(|| name.to_string())
+        })
+        .collect()
+}
+
+/// A function declared in the header: name and `(type, name)` parameters.
+struct Declaration {
+    name: String,
+    params: Vec<(String, String)>,
+    /// Byte offset of its `KITSU_API` in the header.
+    position: usize,
+}
+
+fn declarations(header: &str) -> Vec<Declaration> {
+    let mut found = Vec::new();
+    for (position, _) in header.match_indices("KITSU_API") {
+        let chunk = &header[position + "KITSU_API".len()..];
+        let Some(end) = chunk.find(';') else { continue };
+        let text = &chunk[..end];
+        let (Some(open), Some(close)) = (text.find('('), text.rfind(')')) else {
+            continue;
+        };
+        let Some(name) = text[..open].split_whitespace().last() else {
+            continue;
+        };
+        let name = name.trim_start_matches('*');
+        if !name.starts_with("kitsu_") {
+            continue;
+        }
+        let params = text[open + 1..close]
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty() && *p != "void")
+            .map(|p| {
+                let split = p.rfind(|c: char| c == ' ' || c == '*').unwrap();
+                (p[..=split].trim().to_string(), p[split + 1..].to_string())
+            })
+            .collect();
+        found.push(Declaration {
+            name: name.to_string(),
+            params,
+            position,
+        });
+    }
+    found
+}
+
+/// Pointer arguments a function documents as optional (NULL is a value).
+fn null_allowed(function: &Declaration, param: &str) -> bool {
+    let has_progress = function.params.iter().any(|(_, n)| n == "progress");
+    match param {
+        "options_json" | "form_json" | "json_body" | "access" | "refresh" | "pem_path"
+        | "user_data" => true,
+        "out_json" => has_progress || function.name == "kitsu_client_log_in",
+        "task_id" => function.name == "kitsu_task_batch_comments",
+        _ => false,
+    }
+}
+
+/// A valid C expression for a parameter.
+fn dummy_value(ty: &str, name: &str) -> String {
+    match (ty, name) {
+        (t, _) if t.contains("kitsu_client **") => "&out_client".into(),
+        (t, _) if t.contains("kitsu_client") => "client".into(),
+        (_, "progress") => "NULL".into(),
+        (_, "user_data") => "NULL".into(),
+        ("const char *const *", _) => "one_path".into(),
+        ("size_t", _) => "1".into(),
+        ("uint32_t", _) | ("int", _) => "1".into(),
+        ("char **", _) => "&json".into(),
+        ("uint8_t **", _) => "&data".into(),
+        ("size_t *", _) => "&len".into(),
+        ("const char *", n) if n == "host" => "base".into(),
+        ("const char *", n) if n.ends_with("_id") => {
+            "\"0e5ad4bd-0000-4000-8000-00000000abcd\"".into()
+        }
+        ("const char *", n) if n.ends_with("_json") => "\"{}\"".into(),
+        ("const char *", n) if n.contains("path") => "scratch_file".into(),
+        ("const char *", _) => "\"x\"".into(),
+        (t, n) => panic!("no dummy value for {t} {n}: extend dummy_value"),
+    }
+}
+
+/// Writes a C program that calls every function of the header with NULL for
+/// each required pointer argument in turn and expects
+/// KITSU_RESULT_NULL_PARAMETER, and calls the free functions with NULL.
+fn null_argument_program(header: &str) -> (String, usize) {
+    let mut body = String::new();
+    let mut calls = 0;
+    for function in declarations(header) {
+        let params = &function.params;
+        if function.name.ends_with("_free") {
+            let args: Vec<&str> = params
+                .iter()
+                .map(|(t, _)| if t.contains('*') { "NULL" } else { "0" })
+                .collect();
+            body.push_str(&format!("    {}({});\n", function.name, args.join(", ")));
+            continue;
+        }
+        if function.name == "kitsu_last_error_message" {
+            continue; // its own NULL rules: tested in contract.c
+        }
+        for (index, (ty, name)) in params.iter().enumerate() {
+            if !ty.contains('*') || null_allowed(&function, name) {
+                continue;
+            }
+            let args: Vec<String> = params
+                .iter()
+                .enumerate()
+                .map(|(i, (t, n))| {
+                    if i == index {
+                        "NULL".into()
+                    } else {
+                        dummy_value(t, n)
+                    }
+                })
+                .collect();
+            body.push_str(&format!(
+                "    json = NULL; data = NULL; out_client = NULL;\n    rc = {}({});\n    expect_null(rc, \"{}\", \"{}\", json == NULL && data == NULL && out_client == NULL);\n",
+                function.name,
+                args.join(", "),
+                function.name,
+                name
+            ));
+            calls += 1;
+        }
+    }
+    let program = format!(
+        r#"/* Generated by tests/c_abi.rs from include/kitsu.h: NULL for every required pointer argument. */
+#include "kitsu.h"
+#include <stdio.h>
+
+static int passed = 0, failed = 0;
+
+static void expect_null(kitsu_result rc, const char *function, const char *param, int untouched) {{
+    if (rc == KITSU_RESULT_NULL_PARAMETER && untouched) {{
+        passed++;
+    }} else {{
+        failed++;
+        printf("FAIL %s with %s = NULL: %u (outputs untouched: %d)\n", function, param, rc, untouched);
+    }}
+}}
+
+int main(int argc, char **argv) {{
+    const char *base, *scratch_file;
+    const char *one_path[1];
+    kitsu_client *client = NULL, *out_client = NULL;
+    char *json = NULL;
+    uint8_t *data = NULL;
+    size_t len = 0;
+    kitsu_result rc;
+    if (argc != 3) return 2;
+    base = argv[1];
+    scratch_file = argv[2];
+    one_path[0] = scratch_file;
+    if (kitsu_client_new(base, &client) != KITSU_RESULT_OK) return 2;
+{body}
+    kitsu_client_free(client);
+    (void)len;
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed == 0 ? 0 : 1;
+}}
+"#
+    );
+    (program, calls)
+}
+
+#[test]
+fn every_pointer_argument_of_every_function_refuses_null() {
+    let header = std::fs::read_to_string(crate_dir().join("include/kitsu.h")).unwrap();
+    let (program, calls) = null_argument_program(&header);
+    assert!(calls > 100, "only {calls} NULL calls generated");
+    let server = FakeKitsu::start();
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("null_args.c");
+    std::fs::write(&source, program).unwrap();
+    let scratch = dir.path().join("scratch.bin");
+    std::fs::write(&scratch, b"x").unwrap();
+    for (language, name) in [
+        (Language::C, "null_args_c"),
+        (Language::Cxx, "null_args_cxx"),
+    ] {
+        let binary = compile(
+            source.to_str().unwrap(),
+            language,
+            Linking::Shared,
+            &dir.path().join(name),
+        );
+        let output = Command::new(&binary)
+            .arg(&server.base)
+            .arg(&scratch)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            stdout.contains(&format!("{calls} passed, 0 failed")),
+            "{stdout}"
+        );
+    }
+    // Nothing reached the server: every check came before the network.
+    assert!(server.state.lock().unwrap().requests.is_empty());
+}
+
+/// Every name the gazu-surface issue lists is exported and declared.
+#[test]
+fn the_gazu_surface_is_exported() {
+    const NAMES: &[&str] = &[
+        "kitsu_files_upload_working_file",
+        "kitsu_files_upload_person_avatar",
+        "kitsu_files_upload_project_avatar",
+        "kitsu_files_upload_organisation_avatar",
+        "kitsu_person_set_avatar",
+        "kitsu_task_upload_preview_file",
+        "kitsu_task_add_comment",
+        "kitsu_task_add_attachment_files_to_comment",
+        "kitsu_task_batch_comments",
+        "kitsu_task_create_multiple_comments",
+        "kitsu_asset_import_assets_with_csv",
+        "kitsu_shot_import_shots_with_csv",
+        "kitsu_shot_import_otio",
+        "kitsu_task_add_preview",
+        "kitsu_task_add_extra_preview",
+        "kitsu_task_publish_preview",
+        "kitsu_files_download_working_file",
+        "kitsu_files_download_preview_file",
+        "kitsu_files_download_preview_file_thumbnail",
+        "kitsu_files_download_preview_file_cover",
+        "kitsu_files_download_preview_movie",
+        "kitsu_files_download_preview_lowdef_movie",
+        "kitsu_files_download_attachment_file",
+        "kitsu_files_download_attachment_thumbnail",
+        "kitsu_files_download_person_avatar",
+        "kitsu_files_download_project_avatar",
+        "kitsu_files_download_organisation_avatar",
+        "kitsu_files_extract_frame_from_preview",
+        "kitsu_files_extract_tile_from_preview",
+        "kitsu_playlist_download_playlist_build",
+        "kitsu_playlist_download_playlist_zip",
+        "kitsu_asset_export_assets_with_csv",
+        "kitsu_shot_export_shots_with_csv",
+        "kitsu_project_get_project_by_name",
+        "kitsu_project_all_open_projects",
+        "kitsu_task_all_tasks_for_project",
+        "kitsu_task_all_comments_for_task",
+        "kitsu_task_get_task_status_by_short_name",
+        "kitsu_task_create_preview",
+        "kitsu_files_get_preview_file",
+        "kitsu_files_new_working_file",
+        "kitsu_files_get_working_file",
+        "kitsu_files_get_attachment_file",
+        "kitsu_files_update_project_file_tree",
+        "kitsu_person_get_person_by_email",
+    ];
+    let header = std::fs::read_to_string(crate_dir().join("include/kitsu.h")).unwrap();
+    let declared = declared_functions(&header);
+    let exported = exported_symbols();
+    for name in NAMES {
+        assert!(
+            declared.iter().any(|d| d == name),
+            "{name} is not declared in kitsu.h"
+        );
+        assert!(
+            exported.iter().any(|e| e == name),
+            "{name} is not exported by libkitsu.so"
+        );
+    }
+    // Every declared function has a doc comment right above its declaration.
+    for function in declarations(&header) {
+        let before = header[..function.position].trim_end();
+        assert!(
+            before.ends_with("*/"),
+            "{} has no doc comment",
+            function.name
+        );
+    }
+}
+
+/// The symbols libkitsu.so defines and exports.
+fn exported_symbols() -> Vec<String> {
+    let output = Command::new("nm")
+        .args(["-D", "--defined-only"])
+        .arg(target_dir().join("libkitsu.so"))
+        .output()
+        .expect("nm");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace();
+            let _address = fields.next()?;
+            let kind = fields.next()?;
+            let name = fields.next()?;
+            matches!(kind, "T" | "D" | "B" | "R").then(|| name.to_string())
         })
         .collect()
 }
