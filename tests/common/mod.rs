@@ -402,6 +402,34 @@ fn route(
                 )?;
             }
         }
+        // Kitsu-shaped preview routes; the id's last digit picks the behaviour.
+        ("GET", ["data", "preview-files", id]) => {
+            json(
+                stream,
+                200,
+                serde_json::json!({"id": id, "extension": "png", "status": "ready"}),
+            )?;
+        }
+        ("GET", ["pictures", "originals", "preview-files", file]) => {
+            let id = file.trim_end_matches(".png");
+            return preview_behaviour(stream, req, state, id);
+        }
+        ("GET", ["data", "attachment-files", id]) => {
+            json(
+                stream,
+                200,
+                serde_json::json!({"id": id, "name": "notes #1?.txt"}),
+            )?;
+        }
+        ("GET", ["data", "attachment-files", _id, "file", name]) => {
+            // The name must arrive percent-encoded, whole.
+            let body = if *name == "notes%20%231%3F.txt" {
+                &b"attachment"[..]
+            } else {
+                &b"wrong name"[..]
+            };
+            respond(stream, if body.len() == 10 { 200 } else { 404 }, &[], body)?;
+        }
         ("GET", ["status", code]) => {
             let code: u16 = code.parse().unwrap_or(500);
             let body =
@@ -442,6 +470,59 @@ fn route(
                 serde_json::json!({"error": true, "message": format!("no route {}", req.path)}),
             )?;
         }
+    }
+    Ok(true)
+}
+
+/// `...0001` chunked, `...0002` a 503 with Zou's media-limiter body,
+/// `...0003` a dropped connection, `...0004` 202 once then the file,
+/// anything else the file with a Content-Length.
+fn preview_behaviour(
+    stream: &mut TcpStream,
+    req: &Request,
+    state: &Arc<Mutex<State>>,
+    id: &str,
+) -> std::io::Result<bool> {
+    let data = pattern(20_000);
+    match id.chars().last() {
+        Some('1') => {
+            stream.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")?;
+            for piece in data.chunks(7000) {
+                stream.write_all(format!("{:x}\r\n", piece.len()).as_bytes())?;
+                stream.write_all(piece)?;
+                stream.write_all(b"\r\n")?;
+            }
+            stream.write_all(b"0\r\n\r\n")?;
+        }
+        Some('2') => {
+            let body = br#"{"error": true, "message": "Too many media requests, retry later."}"#;
+            respond(stream, 503, &[("Retry-After", "5".into())], body)?;
+        }
+        Some('3') => {
+            stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 20000\r\n\r\n")?;
+            stream.write_all(&data[..5000])?;
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+            return Ok(false);
+        }
+        Some('4') => {
+            let first = {
+                let mut s = state.lock().unwrap();
+                let seen = s.counters.entry(id.to_string()).or_default();
+                *seen += 1;
+                *seen == 1
+            };
+            if first && req.header("accept").starts_with("application/json") {
+                respond(
+                    stream,
+                    202,
+                    &[("Retry-After", "1".into())],
+                    br#"{"status":"processing"}"#,
+                )?;
+            } else {
+                respond(stream, 200, &[], &data)?;
+            }
+        }
+        _ => respond(stream, 200, &[], &data)?,
     }
     Ok(true)
 }
