@@ -257,7 +257,7 @@ fn declarations(header: &str) -> Vec<Declaration> {
             .map(str::trim)
             .filter(|p| !p.is_empty() && *p != "void")
             .map(|p| {
-                let split = p.rfind(|c: char| c == ' ' || c == '*').unwrap();
+                let split = p.rfind([' ', '*']).unwrap();
                 (p[..=split].trim().to_string(), p[split + 1..].to_string())
             })
             .collect();
@@ -295,7 +295,7 @@ fn dummy_value(ty: &str, name: &str) -> String {
         ("char **", _) => "&json".into(),
         ("uint8_t **", _) => "&data".into(),
         ("size_t *", _) => "&len".into(),
-        ("const char *", n) if n == "host" => "base".into(),
+        ("const char *", "host") => "base".into(),
         ("const char *", n) if n.ends_with("_id") => {
             "\"0e5ad4bd-0000-4000-8000-00000000abcd\"".into()
         }

@@ -326,7 +326,10 @@ fn multipart_upload_follows_gazu_and_reports_real_progress() {
     assert_eq!(parts[2]["sha256"], sha256_hex(&pattern(3_000_000)));
     assert_eq!(parts[2]["content_type"], serde_json::Value::Null);
     assert_eq!(parts[3]["sha256"], sha256_hex(&pattern(1234)));
-    assert_eq!(parts[3]["content_type"], "text/plain", "well-known extensions are typed");
+    assert_eq!(
+        parts[3]["content_type"], "text/plain",
+        "well-known extensions are typed"
+    );
     assert!(echo["closed"].as_bool().unwrap());
     // A real Content-Length, not chunked, and it matches the body.
     assert_eq!(echo["content_length"], echo["body_size"].to_string());
