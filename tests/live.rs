@@ -273,3 +273,74 @@ fn png_size(bytes: &[u8]) -> (u32, u32) {
     let be = |i: usize| u32::from_be_bytes(bytes[i..i + 4].try_into().unwrap());
     (be(16), be(20))
 }
+
+/// The main job's tool, against the live server: every preview of a project.
+#[test]
+fn kitsu_batch_downloads_every_preview_of_a_project() {
+    let zou = live!();
+    let scene = Scene::new(zou, "batch");
+    for text in ["one", "two"] {
+        let comment = scene.comment(text);
+        let preview = scene
+            .client
+            .post(
+                &format!(
+                    "actions/tasks/{}/comments/{}/add-preview",
+                    id(&scene.task),
+                    id(&comment)
+                ),
+                &json!({}),
+            )
+            .unwrap();
+        scene
+            .client
+            .upload(
+                &format!("pictures/preview-files/{}?no_job=true", id(&preview)),
+                &[&media().png],
+                None,
+                None,
+            )
+            .unwrap();
+    }
+    let out = scene.path("out");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_kitsu-batch"))
+        .args([
+            "download-previews",
+            "--project",
+            scene.project["name"].as_str().unwrap(),
+            "--out",
+        ])
+        .arg(&out)
+        .env("KITSU_HOST", &zou.url)
+        .env("KITSU_EMAIL", &zou.email)
+        .env("KITSU_PASSWORD", &zou.password)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("download       2 files"), "{stdout}");
+    let project_dir = std::fs::read_dir(&out)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let entity_dir = std::fs::read_dir(&project_dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let pictures: Vec<_> = std::fs::read_dir(&entity_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(pictures.len(), 2, "{pictures:?}");
+    for picture in pictures {
+        assert_eq!(png_size(&std::fs::read(picture).unwrap()), (320, 240));
+    }
+}
