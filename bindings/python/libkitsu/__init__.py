@@ -1,0 +1,58 @@
+"""libkitsu: Kitsu file transfers for Python, under gazu's names.
+
+Moving a script from gazu's file functions is a change of import::
+
+    import libkitsu as gazu
+
+    gazu.set_host("https://kitsu.example.com/api")
+    gazu.log_in("me@example.com", "secret")
+    gazu.files.download_preview_file(preview, "preview.mp4", progress_callback=print)
+
+The work is done by libkitsu.so (Rust): streaming at constant memory, atomic
+downloads, real upload progress, typed errors, token refresh, 202 waits.
+"""
+
+from . import exception
+from ._native import ABI_VERSION, __version__
+from .client import (
+    DownloadResult,
+    KitsuClient,
+    create_session,
+    default_client,
+    get_host,
+    log_in,
+    log_out,
+    set_host,
+    set_token,
+)
+from .exception import (
+    AuthFailedException,
+    NotAuthenticatedException,
+    ParameterException,
+)
+from . import asset, files, person, playlist, project, shot, task  # noqa: E402
+
+__all__ = [
+    "ABI_VERSION",
+    "AuthFailedException",
+    "DownloadResult",
+    "KitsuClient",
+    "NotAuthenticatedException",
+    "ParameterException",
+    "__version__",
+    "asset",
+    "create_session",
+    "default_client",
+    "exception",
+    "files",
+    "get_host",
+    "log_in",
+    "log_out",
+    "person",
+    "playlist",
+    "project",
+    "set_host",
+    "set_token",
+    "shot",
+    "task",
+]

@@ -1,0 +1,34 @@
+"""gazu's ``asset`` module: CSV import and export."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Callable, Optional
+
+from . import _native
+from ._native import c_str, options
+from .client import DownloadResult, KitsuClient, model_id, resolve
+
+Progress = Optional[Callable[[int, int], Any]]
+
+
+def import_assets_with_csv(project, csv_file_path, client: Optional[KitsuClient] = None, progress_callback: Progress = None) -> list:
+    client = resolve(client)
+    return _native.call_with_progress(
+        "kitsu_asset_import_assets_with_csv",
+        [client.handle, c_str(model_id(project, "project")), c_str(os.fspath(csv_file_path))],
+        progress_callback,
+        out_json=True,
+    )
+
+
+def export_assets_with_csv(project, csv_file_path, episode=None, assigned_to=None, client: Optional[KitsuClient] = None, progress_callback: Progress = None) -> DownloadResult:
+    client = resolve(client)
+    path = os.fspath(csv_file_path)
+    _native.call_with_progress(
+        "kitsu_asset_export_assets_with_csv",
+        [client.handle, c_str(model_id(project, "project")), c_str(path),
+         options(episode=model_id(episode, "episode", required=False), assigned_to=model_id(assigned_to, "assigned_to", required=False))],
+        progress_callback,
+    )
+    return DownloadResult(path, os.path.getsize(path))
