@@ -172,46 +172,52 @@ fn avatars_up_and_down() {
         .unwrap()
         .contains(id(&person)));
     up.assert_contract(png_len, png_len, "upload_person_avatar");
+    let mut progress = Progress::new();
     let answer = json_out(|out| unsafe {
         kitsu_person_set_avatar(
             client,
             person_id.as_ptr(),
             png.as_ptr(),
-            None,
-            std::ptr::null_mut(),
+            PROGRESS,
+            progress.user_data(),
             out,
         )
     })
     .unwrap();
+    progress.assert_contract(png_len, png_len, "person_set_avatar");
     assert!(answer["thumbnail_path"].is_string());
+    let mut progress = Progress::new();
     json_out(|out| unsafe {
         kitsu_files_upload_project_avatar(
             client,
             project_id.as_ptr(),
             png.as_ptr(),
-            None,
-            std::ptr::null_mut(),
+            PROGRESS,
+            progress.user_data(),
             out,
         )
     })
     .unwrap();
+    progress.assert_contract(png_len, png_len, "upload_project_avatar");
 
     let organisation = scene.client.get("auth/authenticated").unwrap()["organisation"].clone();
     let organisation_id = c(id(&organisation));
     {
         // Zou races on concurrent avatar uploads of one entity.
         let _lock = shared_avatar_lock();
+        let mut progress = Progress::new();
         json_out(|out| unsafe {
             kitsu_files_upload_organisation_avatar(
                 client,
                 organisation_id.as_ptr(),
                 png.as_ptr(),
-                None,
-                std::ptr::null_mut(),
+                PROGRESS,
+                progress.user_data(),
                 out,
             )
         })
         .unwrap();
+        progress.assert_contract(png_len, png_len, "upload_organisation_avatar");
     }
 
     let avatars: [(&str, Download2, &CString); 3] = [
@@ -426,6 +432,7 @@ fn previews_pictures_movies_frames_and_tiles() {
 
     // add_extra_preview: shares the revision of the movie preview.
     let png2 = cpath(&media().png2);
+    let mut progress = Progress::new();
     let extra = json_out(|out| unsafe {
         kitsu_task_add_extra_preview(
             client,
@@ -434,12 +441,17 @@ fn previews_pictures_movies_frames_and_tiles() {
             movie_id.as_ptr(),
             png2.as_ptr(),
             no_job.as_ptr(),
-            None,
-            std::ptr::null_mut(),
+            PROGRESS,
+            progress.user_data(),
             out,
         )
     })
     .unwrap();
+    progress.assert_contract(
+        size(&media().png2),
+        size(&media().png2),
+        "add_extra_preview",
+    );
     assert_eq!(extra["revision"], movie["revision"]);
     assert_ne!(extra["id"], movie["id"]);
 
@@ -539,6 +551,7 @@ fn comments_attachments_and_their_downloads() {
 
     let third = write(scene.dir.path(), "third.txt", "added later\n");
     let (_owned3, pointers3) = paths(&[&third]);
+    let mut progress = Progress::new();
     let added = json_out(|out| unsafe {
         kitsu_task_add_attachment_files_to_comment(
             client,
@@ -546,12 +559,17 @@ fn comments_attachments_and_their_downloads() {
             comment_id.as_ptr(),
             pointers3.as_ptr(),
             1,
-            None,
-            std::ptr::null_mut(),
+            PROGRESS,
+            progress.user_data(),
             out,
         )
     })
     .unwrap();
+    progress.assert_contract(
+        size(&third),
+        size(&third),
+        "add_attachment_files_to_comment",
+    );
     assert_eq!(added[0]["name"], "third.txt");
     let error = json_out(|out| unsafe {
         kitsu_task_add_attachment_files_to_comment(
@@ -816,17 +834,19 @@ fn csv_and_otio_imports_and_exports() {
 
     let shots_csv = write(scene.dir.path(), "shots.csv", "Sequence,Name,Description,Nb Frames\nSQ01,SH010,first shot,24\nSQ01,SH020,second shot,48\n");
     let shots_csv_c = cpath(&shots_csv);
+    let mut progress = Progress::new();
     let imported = json_out(|out| unsafe {
         kitsu_shot_import_shots_with_csv(
             client,
             project.as_ptr(),
             shots_csv_c.as_ptr(),
-            None,
-            std::ptr::null_mut(),
+            PROGRESS,
+            progress.user_data(),
             out,
         )
     })
     .unwrap();
+    progress.assert_contract(size(&shots_csv), size(&shots_csv), "import_shots_with_csv");
     assert_eq!(imported.as_array().unwrap().len(), 2, "{imported}");
     let exported = scene.path("shots-export.csv");
     download_checked("export_shots_with_csv", &exported, |t, p| unsafe {

@@ -148,6 +148,7 @@ def last_error() -> tuple[int, int, str]:
 
 
 def raise_for(code: int) -> None:
+    """Raises the exception for a non-OK result code, with the last error's text."""
     if code == OK:
         return
     last_code, status, message = last_error()
@@ -243,11 +244,13 @@ def call_json(name: str, *args: Any) -> Any:
     return json.loads(take_string(out))
 
 
-def c_str(text: Optional[str]) -> Optional[bytes]:
+def c_str(text: Any) -> Optional[bytes]:
+    """A str or path as the UTF-8 bytes C takes (None stays None)."""
     return None if text is None else os.fsdecode(text).encode("utf-8")
 
 
-def c_paths(paths: Sequence[str]):
+def c_paths(paths: Sequence[str]) -> tuple:
+    """A C array of paths and its length."""
     array = (ctypes.c_char_p * max(len(paths), 1))(*[c_str(p) for p in paths])
     return array, len(paths)
 

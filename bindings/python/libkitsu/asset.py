@@ -7,12 +7,13 @@ from typing import Any, Callable, Optional
 
 from . import _native
 from ._native import c_str, options
-from .client import DownloadResult, KitsuClient, model_id, resolve
+from .client import DownloadResult, KitsuClient, Model, PathLike, model_id, resolve
 
 Progress = Optional[Callable[[int, int], Any]]
 
 
-def import_assets_with_csv(project, csv_file_path, client: Optional[KitsuClient] = None, progress_callback: Progress = None) -> list:
+def import_assets_with_csv(project: Model, csv_file_path: PathLike, client: Optional[KitsuClient] = None, progress_callback: Progress = None) -> list:
+    """gazu's ``asset.import_assets_with_csv``; see ``kitsu_asset_import_assets_with_csv`` in kitsu.h for the details."""
     client = resolve(client)
     return _native.call_with_progress(
         "kitsu_asset_import_assets_with_csv",
@@ -22,7 +23,8 @@ def import_assets_with_csv(project, csv_file_path, client: Optional[KitsuClient]
     )
 
 
-def export_assets_with_csv(project, csv_file_path, episode=None, assigned_to=None, client: Optional[KitsuClient] = None, progress_callback: Progress = None) -> DownloadResult:
+def export_assets_with_csv(project: Model, csv_file_path: PathLike, episode: Optional[Model] = None, assigned_to: Optional[Model] = None, client: Optional[KitsuClient] = None, progress_callback: Progress = None) -> DownloadResult:
+    """gazu's ``asset.export_assets_with_csv``: see ``kitsu_asset_export_assets_with_csv`` in kitsu.h for the route and details."""
     client = resolve(client)
     path = os.fspath(csv_file_path)
     _native.call_with_progress(

@@ -6,13 +6,19 @@ from __future__ import annotations
 import ctypes
 import os
 import re
-from typing import Any, NamedTuple, Optional, Union
+from typing import Any, Callable, NamedTuple, Optional, Union
 
 from . import _native
 from ._native import c_str, lib, raise_for
 from .exception import HostException, NotAuthenticatedException, ParameterException
 
 _UUID = re.compile(r"[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}")
+
+
+#: A model as gazu accepts it: an id string, or a dict with "id".
+Model = Union[str, dict]
+#: A file path.
+PathLike = Union[str, "os.PathLike[str]"]
 
 
 class DownloadResult(NamedTuple):
@@ -184,12 +190,12 @@ class KitsuClient:
     def delete(self, path: str) -> Any:
         return _native.call_json("kitsu_client_delete", self.handle, c_str(path))
 
-    def get_file_data_from_url(self, path: str, progress_callback=None) -> bytes:
+    def get_file_data_from_url(self, path: str, progress_callback: Optional[Callable[[int, int], Any]] = None) -> bytes:
         """gazu's get_file_data_from_url: a route's body in memory."""
         return get_bytes(self, path, progress_callback)
 
 
-def get_bytes(client: KitsuClient, path: str, progress_callback=None) -> bytes:
+def get_bytes(client: KitsuClient, path: str, progress_callback: Optional[Callable[[int, int], Any]] = None) -> bytes:
     """A route's body in memory, with the download engine's checks and 202 wait."""
     data = ctypes.c_void_p()
     length = ctypes.c_size_t()
@@ -210,6 +216,7 @@ default_client = KitsuClient()
 
 
 def resolve(client: Optional[KitsuClient]) -> KitsuClient:
+    """The given client, or the default one."""
     return default_client if client is None else client
 
 
@@ -235,6 +242,7 @@ def set_host(host: str, client: Optional[KitsuClient] = None) -> None:
 
 
 def get_host(client: Optional[KitsuClient] = None) -> Optional[str]:
+    """The (default) client's host."""
     return resolve(client).host
 
 
@@ -244,6 +252,7 @@ def log_in(email: str, password: str, client: Optional[KitsuClient] = None) -> d
 
 
 def log_out(client: Optional[KitsuClient] = None) -> None:
+    """Logs the (default) client out and forgets its tokens."""
     resolve(client).log_out()
 
 

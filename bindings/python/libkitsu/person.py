@@ -8,10 +8,10 @@ from typing import Any, Callable, Optional
 
 from . import _native
 from ._native import c_str
-from .client import KitsuClient, model_id, resolve
+from .client import KitsuClient, Model, PathLike, model_id, resolve
 
 
-def set_avatar(person, file_path, client: Optional[KitsuClient] = None, progress_callback: Optional[Callable[[int, int], Any]] = None) -> dict:
+def set_avatar(person: Model, file_path: PathLike, client: Optional[KitsuClient] = None, progress_callback: Optional[Callable[[int, int], Any]] = None) -> dict:
     """Uploads a person's avatar (the same request as files.upload_person_avatar)."""
     client = resolve(client)
     return _native.call_with_progress(

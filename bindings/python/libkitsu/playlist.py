@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any, Callable, Optional
 
 from ._native import c_str
-from .client import DownloadResult, KitsuClient, model_id, resolve
+from .client import DownloadResult, KitsuClient, Model, PathLike, model_id, resolve
 from .files import _download
 
 
-def download_playlist_build(playlist, build_job, file_path, client: Optional[KitsuClient] = None, progress_callback: Optional[Callable[[int, int], Any]] = None) -> DownloadResult:
+def download_playlist_build(playlist: Model, build_job: Model, file_path: PathLike, client: Optional[KitsuClient] = None, progress_callback: Optional[Callable[[int, int], Any]] = None) -> DownloadResult:
     """Downloads a built playlist movie."""
     return _download(
         "kitsu_playlist_download_playlist_build",
@@ -20,6 +20,6 @@ def download_playlist_build(playlist, build_job, file_path, client: Optional[Kit
     )
 
 
-def download_playlist_zip(playlist, file_path, client: Optional[KitsuClient] = None, progress_callback: Optional[Callable[[int, int], Any]] = None) -> DownloadResult:
+def download_playlist_zip(playlist: Model, file_path: PathLike, client: Optional[KitsuClient] = None, progress_callback: Optional[Callable[[int, int], Any]] = None) -> DownloadResult:
     """Downloads every preview of a playlist as a zip."""
     return _download("kitsu_playlist_download_playlist_zip", [c_str(model_id(playlist, "playlist"))], file_path, resolve(client), progress_callback)

@@ -15,4 +15,5 @@ def get_project_by_name(project_name: str, client: Optional[KitsuClient] = None)
 
 
 def all_open_projects(client: Optional[KitsuClient] = None) -> list:
+    """gazu's ``project.all_open_projects``: see ``kitsu_project_all_open_projects`` in kitsu.h for the route and details."""
     return _native.call_json("kitsu_project_all_open_projects", resolve(client).handle)

@@ -7,12 +7,13 @@ from typing import Any, Callable, Optional
 
 from . import _native
 from ._native import c_str, options
-from .client import DownloadResult, KitsuClient, model_id, resolve
+from .client import DownloadResult, KitsuClient, Model, PathLike, model_id, resolve
 
 Progress = Optional[Callable[[int, int], Any]]
 
 
-def import_shots_with_csv(project, csv_file_path, client: Optional[KitsuClient] = None, progress_callback: Progress = None) -> list:
+def import_shots_with_csv(project: Model, csv_file_path: PathLike, client: Optional[KitsuClient] = None, progress_callback: Progress = None) -> list:
+    """gazu's ``shot.import_shots_with_csv``; see ``kitsu_shot_import_shots_with_csv`` in kitsu.h for the details."""
     client = resolve(client)
     return _native.call_with_progress(
         "kitsu_shot_import_shots_with_csv",
@@ -22,7 +23,8 @@ def import_shots_with_csv(project, csv_file_path, client: Optional[KitsuClient] 
     )
 
 
-def export_shots_with_csv(project, csv_file_path, episode=None, assigned_to=None, client: Optional[KitsuClient] = None, progress_callback: Progress = None) -> DownloadResult:
+def export_shots_with_csv(project: Model, csv_file_path: PathLike, episode: Optional[Model] = None, assigned_to: Optional[Model] = None, client: Optional[KitsuClient] = None, progress_callback: Progress = None) -> DownloadResult:
+    """gazu's ``shot.export_shots_with_csv``: see ``kitsu_shot_export_shots_with_csv`` in kitsu.h for the route and details."""
     client = resolve(client)
     path = os.fspath(csv_file_path)
     _native.call_with_progress(
@@ -34,7 +36,7 @@ def export_shots_with_csv(project, csv_file_path, episode=None, assigned_to=None
     return DownloadResult(path, os.path.getsize(path))
 
 
-def import_otio(project, otio_file_path, episode=None, naming_convention: Optional[str] = None, match_case: bool = True, client: Optional[KitsuClient] = None, progress_callback: Progress = None) -> dict:
+def import_otio(project: Model, otio_file_path: PathLike, episode: Optional[Model] = None, naming_convention: Optional[str] = None, match_case: bool = True, client: Optional[KitsuClient] = None, progress_callback: Progress = None) -> dict:
     """Creates or updates the shots of an OTIO timeline; returns
     ``{"created_shots": [...], "updated_shots": [...]}``."""
     client = resolve(client)

@@ -12,11 +12,11 @@ import shutil
 import tempfile
 import urllib.parse
 import urllib.request
-from typing import Any, Callable, Iterator, Optional, Union
+from typing import Any, Callable, Iterator, Optional, Sequence, Union
 
 from . import _native
 from ._native import c_paths, c_str, options
-from .client import KitsuClient, model_id, resolve
+from .client import KitsuClient, Model, PathLike, model_id, resolve
 
 Progress = Optional[Callable[[int, int], Any]]
 
@@ -49,7 +49,7 @@ def _preview_source(preview_file_path: Optional[str], preview_file_url: Optional
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def upload_preview_file(preview_file, file_path, normalize_movie: bool = True, no_job: bool = False, client: Optional[KitsuClient] = None, progress_callback: Progress = None) -> dict:
+def upload_preview_file(preview_file: Model, file_path: PathLike, normalize_movie: bool = True, no_job: bool = False, client: Optional[KitsuClient] = None, progress_callback: Progress = None) -> dict:
     """Uploads the file of a preview file; returns the preview file."""
     client = resolve(client)
     return _native.call_with_progress(
@@ -61,7 +61,7 @@ def upload_preview_file(preview_file, file_path, normalize_movie: bool = True, n
     )
 
 
-def add_comment(task, task_status, comment: str = "", person=None, checklist=None, attachments=None, created_at=None, links=None, for_client: bool = False, client: Optional[KitsuClient] = None, progress_callback: Progress = None) -> dict:
+def add_comment(task: Model, task_status: Model, comment: str = "", person: Optional[Model] = None, checklist: Optional[list] = None, attachments: Union[None, PathLike, Sequence[PathLike]] = None, created_at: Optional[str] = None, links: Optional[list] = None, for_client: bool = False, client: Optional[KitsuClient] = None, progress_callback: Progress = None) -> dict:
     """A comment on a task, with attachments (kept in the order given)."""
     client = resolve(client)
     paths, count = c_paths(_attachment_list(attachments))
@@ -81,7 +81,7 @@ def add_comment(task, task_status, comment: str = "", person=None, checklist=Non
     )
 
 
-def add_attachment_files_to_comment(task, comment, attachments=None, client: Optional[KitsuClient] = None, progress_callback: Progress = None) -> list:
+def add_attachment_files_to_comment(task: Model, comment: Model, attachments: Union[None, PathLike, Sequence[PathLike]] = None, client: Optional[KitsuClient] = None, progress_callback: Progress = None) -> list:
     """Adds files to an existing comment; returns the attachment files."""
     files = _attachment_list(attachments)
     if not files:
@@ -96,7 +96,7 @@ def add_attachment_files_to_comment(task, comment, attachments=None, client: Opt
     )
 
 
-def batch_comments(comments=None, task=None, client: Optional[KitsuClient] = None, progress_callback: Progress = None) -> list:
+def batch_comments(comments: Optional[list] = None, task: Optional[Model] = None, client: Optional[KitsuClient] = None, progress_callback: Progress = None) -> list:
     """Several comments in one request; each may list local files under
     ``attachment_files`` and ``preview_files`` (not sent to the server as text)."""
     client = resolve(client)
@@ -108,7 +108,7 @@ def batch_comments(comments=None, task=None, client: Optional[KitsuClient] = Non
     )
 
 
-def create_multiple_comments(project, comments=None, client: Optional[KitsuClient] = None, progress_callback: Progress = None) -> list:
+def create_multiple_comments(project: Model, comments: Optional[list] = None, client: Optional[KitsuClient] = None, progress_callback: Progress = None) -> list:
     """Comments on several tasks of a project, then their files (gazu's
     version of this fails against Zou 1.0.97; this one works)."""
     client = resolve(client)
@@ -120,7 +120,7 @@ def create_multiple_comments(project, comments=None, client: Optional[KitsuClien
     )
 
 
-def create_preview(task, comment, revision: Optional[int] = None, client: Optional[KitsuClient] = None) -> dict:
+def create_preview(task: Model, comment: Model, revision: Optional[int] = None, client: Optional[KitsuClient] = None) -> dict:
     """An empty preview file on a comment, to upload to."""
     return _native.call_json(
         "kitsu_task_create_preview",
@@ -131,7 +131,7 @@ def create_preview(task, comment, revision: Optional[int] = None, client: Option
     )
 
 
-def add_preview(task, comment, preview_file_path=None, preview_file_url=None, normalize_movie: bool = True, revision: Optional[int] = None, no_job: bool = False, client: Optional[KitsuClient] = None, progress_callback: Progress = None) -> dict:
+def add_preview(task: Model, comment: Model, preview_file_path: Optional[PathLike] = None, preview_file_url: Optional[str] = None, normalize_movie: bool = True, revision: Optional[int] = None, no_job: bool = False, client: Optional[KitsuClient] = None, progress_callback: Progress = None) -> dict:
     """create_preview, then upload_preview_file; returns the preview file."""
     client = resolve(client)
     with _preview_source(preview_file_path, preview_file_url) as path:
@@ -144,7 +144,7 @@ def add_preview(task, comment, preview_file_path=None, preview_file_url=None, no
         )
 
 
-def add_extra_preview(task, comment, preview_file, preview_file_path=None, preview_file_url=None, normalize_movie: bool = True, no_job: bool = False, client: Optional[KitsuClient] = None, progress_callback: Progress = None) -> dict:
+def add_extra_preview(task: Model, comment: Model, preview_file: Model, preview_file_path: Optional[PathLike] = None, preview_file_url: Optional[str] = None, normalize_movie: bool = True, no_job: bool = False, client: Optional[KitsuClient] = None, progress_callback: Progress = None) -> dict:
     """A preview sharing the revision of ``preview_file``; returns the new preview file."""
     client = resolve(client)
     with _preview_source(preview_file_path, preview_file_url) as path:
@@ -158,7 +158,7 @@ def add_extra_preview(task, comment, preview_file, preview_file_path=None, previ
         )
 
 
-def publish_preview(task, task_status, comment: str = "", person=None, checklist=None, attachments=None, created_at=None, preview_file_path=None, preview_file_url=None, normalize_movie: bool = True, revision: Optional[int] = None, set_thumbnail: bool = False, links=None, client: Optional[KitsuClient] = None, progress_callback: Progress = None, no_job: bool = False) -> tuple:
+def publish_preview(task: Model, task_status: Model, comment: str = "", person: Optional[Model] = None, checklist: Optional[list] = None, attachments: Union[None, PathLike, Sequence[PathLike]] = None, created_at: Optional[str] = None, preview_file_path: Optional[PathLike] = None, preview_file_url: Optional[str] = None, normalize_movie: bool = True, revision: Optional[int] = None, set_thumbnail: bool = False, links: Optional[list] = None, client: Optional[KitsuClient] = None, progress_callback: Progress = None, no_job: bool = False) -> tuple:
     """A comment with its attachments, then a preview on it (and with
     ``set_thumbnail`` the entity's thumbnail); returns ``(comment, preview_file)``."""
     client = resolve(client)
@@ -184,7 +184,8 @@ def publish_preview(task, task_status, comment: str = "", person=None, checklist
     return answer["comment"], answer["preview_file"]
 
 
-def all_tasks_for_project(project, task_type=None, episode=None, client: Optional[KitsuClient] = None) -> list:
+def all_tasks_for_project(project: Model, task_type: Optional[Model] = None, episode: Optional[Model] = None, client: Optional[KitsuClient] = None) -> list:
+    """gazu's ``task.all_tasks_for_project``: see ``kitsu_task_all_tasks_for_project`` in kitsu.h for the route and details."""
     return _native.call_json(
         "kitsu_task_all_tasks_for_project",
         resolve(client).handle,
@@ -193,10 +194,11 @@ def all_tasks_for_project(project, task_type=None, episode=None, client: Optiona
     )
 
 
-def all_comments_for_task(task, client: Optional[KitsuClient] = None) -> list:
+def all_comments_for_task(task: Model, client: Optional[KitsuClient] = None) -> list:
     """The task's comments, newest first."""
     return _native.call_json("kitsu_task_all_comments_for_task", resolve(client).handle, c_str(model_id(task, "task")))
 
 
 def get_task_status_by_short_name(task_status_short_name: str, client: Optional[KitsuClient] = None) -> Optional[dict]:
+    """gazu's ``task.get_task_status_by_short_name``: see ``kitsu_task_get_task_status_by_short_name`` in kitsu.h for the route and details."""
     return _native.call_json("kitsu_task_get_task_status_by_short_name", resolve(client).handle, c_str(task_status_short_name))

@@ -285,3 +285,52 @@ def test_the_examples_run_unchanged(scene, media, zou):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 previews" in result.stdout and "0 failed" in result.stdout, result.stdout
+
+
+def test_remaining_functions_playlists_otio_avatars_sessions(scene, media, zou):
+    client = scene.client
+    # Avatars of a person and of the organisation (serialised: the suites run one after the other).
+    person = client.post("data/persons", {"first_name": "Py", "last_name": "Org", "email": f"py-org-{uuid.uuid4().hex[:8]}@example.com"})
+    recorder = Recorder()
+    libkitsu.files.upload_person_avatar(person, media.png, client=client, progress_callback=recorder)
+    recorder.check(media.png.stat().st_size)
+    organisation = client.get("auth/authenticated")["organisation"]
+    libkitsu.files.upload_organisation_avatar(organisation, media.png, client=client)
+    result = libkitsu.files.download_organisation_avatar(organisation, scene.dir / "org.png", client=client)
+    assert png_size(Path(result.path).read_bytes())[0] > 0
+
+    # OTIO, written by the OpenTimelineIO Zou uses.
+    otio = scene.dir / "edit.otio"
+    script = (
+        "import sys, opentimelineio as otio\n"
+        "t = otio.schema.Timeline(name='edit'); track = otio.schema.Track(name='V1')\n"
+        "t.tracks.append(track)\n"
+        "track.append(otio.schema.Clip(name='SQ09-SH090', source_range=otio.opentime.TimeRange("
+        "otio.opentime.RationalTime(0, 24), otio.opentime.RationalTime(24, 24))))\n"
+        "otio.adapters.write_to_file(t, sys.argv[1])\n"
+    )
+    subprocess.run([zou["ZOU_PYTHON"], "-c", script, str(otio)], check=True)
+    imported = libkitsu.shot.import_otio(scene.project, otio, naming_convention="${sequence_name}-${shot_name}", client=client)
+    assert len(imported["created_shots"]) == 1
+
+    # A playlist: zip, then a built movie.
+    comment = scene.comment("playlist")
+    preview = libkitsu.task.add_preview(scene.task, comment, media.mp4, no_job=True, client=client)
+    scene.wait_ready(preview)
+    playlist = client.post("data/playlists", {"name": "py daily", "project_id": scene.project["id"], "for_entity": "asset"})
+    playlist["shots"] = [{"entity_id": scene.asset["id"], "preview_file_id": preview["id"]}]
+    client.put(f"data/playlists/{playlist['id']}", playlist)
+    zipped = libkitsu.playlist.download_playlist_zip(playlist, scene.dir / "daily.zip", client=client)
+    assert Path(zipped.path).read_bytes()[:2] == b"PK"
+    job = client.get(f"data/playlists/{playlist['id']}/build/mp4")
+    deadline = time.monotonic() + 120
+    while client.get(f"data/playlists/{playlist['id']}/jobs/{job['id']}")["status"] != "succeeded":
+        assert time.monotonic() < deadline, "playlist build too slow"
+        time.sleep(0.5)
+    built = libkitsu.playlist.download_playlist_build(playlist, job, scene.dir / "daily.mp4", client=client)
+    assert Path(built.path).read_bytes()[4:8] == b"ftyp"
+
+    # create_session, as a context manager that logs out and frees.
+    with libkitsu.create_session(zou["ZOU_API_URL"], zou["ZOU_ADMIN_EMAIL"], zou["ZOU_ADMIN_PASSWORD"]) as session:
+        assert libkitsu.project.get_project_by_name(scene.project["name"], client=session)["id"] == scene.project["id"]
+    assert session._handle is None
