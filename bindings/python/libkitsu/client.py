@@ -190,6 +190,30 @@ class KitsuClient:
     def delete(self, path: str) -> Any:
         return _native.call_json("kitsu_client_delete", self.handle, c_str(path))
 
+    def download(self, path: str, file_path: PathLike, progress_callback: Optional[Callable[[int, int], Any]] = None) -> DownloadResult:
+        """gazu's ``raw.download``: any route to a file, atomically, waiting out 202s."""
+        target = os.fspath(file_path)
+        _native.call_with_progress("kitsu_client_download", [self.handle, c_str(path), c_str(target)], progress_callback)
+        return DownloadResult(target, os.path.getsize(target))
+
+    def upload(
+        self,
+        path: str,
+        file_path: PathLike,
+        data: Optional[dict] = None,
+        extra_files: Optional[list] = None,
+        progress_callback: Optional[Callable[[int, int], Any]] = None,
+    ) -> Any:
+        """gazu's ``raw.upload``: the file as part ``file`` (extra files as
+        ``file-1``...), after the form fields of ``data``; returns the JSON answer."""
+        import json
+
+        paths, count = _native.c_paths([os.fspath(file_path), *[os.fspath(f) for f in extra_files or []]])
+        form = None if not data else json.dumps(data, default=str).encode()
+        return _native.call_with_progress(
+            "kitsu_client_upload", [self.handle, c_str(path), paths, count, form], progress_callback, out_json=True
+        )
+
     def get_file_data_from_url(self, path: str, progress_callback: Optional[Callable[[int, int], Any]] = None) -> bytes:
         """gazu's get_file_data_from_url: a route's body in memory."""
         return get_bytes(self, path, progress_callback)
