@@ -19,7 +19,6 @@ use crate::transfer::progress::{Progress, ProgressFn, HEARTBEAT};
 const DOWNLOAD_ACCEPT: &str = "application/json, */*;q=0.1";
 /// gazu's DEFAULT_RETRY_AFTER, when a 202 has no usable Retry-After.
 const DEFAULT_RETRY_AFTER: u64 = 5;
-const WRITE_BUFFER: usize = 1024 * 1024;
 /// Memory sinks do not trust a Content-Length beyond this for pre-allocation.
 const MAX_PREALLOCATION: u64 = 64 * 1024 * 1024;
 
@@ -37,7 +36,9 @@ pub(crate) trait Sink {
 /// and the target is left as it was.
 pub(crate) struct FileSink {
     target: PathBuf,
-    temp: Option<std::io::BufWriter<NamedTempFile>>,
+    /// Written chunk by chunk as hyper hands them over (tens to hundreds of
+    /// KiB): a BufWriter in between would only add a copy of every byte.
+    temp: Option<NamedTempFile>,
 }
 
 impl FileSink {
@@ -69,8 +70,8 @@ impl FileSink {
 
     /// Renames the finished temporary file onto the target.
     pub fn commit(mut self) -> Result<()> {
-        let writer = match self.temp.take() {
-            Some(writer) => writer,
+        let temp = match self.temp.take() {
+            Some(temp) => temp,
             // begin() was never called: cannot happen after a successful fetch.
             None => {
                 return Err(Error::InvalidResponse {
@@ -79,9 +80,6 @@ impl FileSink {
                 })
             }
         };
-        let temp = writer
-            .into_inner()
-            .map_err(|e| Error::io(&self.target, e.into_error()))?;
         temp.persist(&self.target)
             .map_err(|e| Error::io(&self.target, e.error))?;
         Ok(())
@@ -103,13 +101,14 @@ impl Sink for FileSink {
             .suffix(".part")
             .tempfile_in(&folder)
             .map_err(|e| Error::io(&folder, e))?;
-        self.temp = Some(std::io::BufWriter::with_capacity(WRITE_BUFFER, temp));
+        self.temp = Some(temp);
         Ok(())
     }
 
     fn write(&mut self, chunk: &[u8]) -> Result<()> {
         match self.temp.as_mut() {
-            Some(writer) => writer
+            Some(temp) => temp
+                .as_file_mut()
                 .write_all(chunk)
                 .map_err(|e| Error::io(&self.target, e)),
             None => Ok(()),
@@ -117,11 +116,8 @@ impl Sink for FileSink {
     }
 
     fn finish(&mut self) -> Result<()> {
-        if let Some(writer) = self.temp.as_mut() {
-            writer.flush().map_err(|e| Error::io(&self.target, e))?;
-            writer
-                .get_ref()
-                .as_file()
+        if let Some(temp) = self.temp.as_mut() {
+            temp.as_file()
                 .sync_all()
                 .map_err(|e| Error::io(&self.target, e))?;
         }
