@@ -5,6 +5,7 @@
 mod common;
 
 use common::capi::{kitsu_result, Client, Progress};
+use common::png_size;
 use common::zou::{id, media, sha_file, Scene, Zou};
 use serde_json::json;
 
@@ -265,13 +266,6 @@ fn real_error_answers_are_typed_and_never_written() {
 
     let error = client.get("data/projects/not-a-uuid").unwrap_err();
     assert!(error.http_status >= 400, "{error:?}");
-}
-
-/// Width and height from a PNG's IHDR chunk.
-fn png_size(bytes: &[u8]) -> (u32, u32) {
-    assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
-    let be = |i: usize| u32::from_be_bytes(bytes[i..i + 4].try_into().unwrap());
-    (be(16), be(20))
 }
 
 /// The main job's tool, against the live server: every preview of a project.

@@ -42,14 +42,7 @@ fn size(path: &Path) -> u64 {
 }
 
 fn png_size(path: &Path) -> (u32, u32) {
-    let bytes = std::fs::read(path).unwrap();
-    assert!(
-        bytes.starts_with(b"\x89PNG\r\n\x1a\n"),
-        "{} is not a PNG",
-        path.display()
-    );
-    let be = |i: usize| u32::from_be_bytes(bytes[i..i + 4].try_into().unwrap());
-    (be(16), be(20))
+    common::png_size(&std::fs::read(path).unwrap())
 }
 
 fn is_mp4(path: &Path) -> bool {

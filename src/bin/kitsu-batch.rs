@@ -16,7 +16,7 @@ use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
 use kitsu::api::{files, project, task, Options};
-use kitsu::{Client, Error};
+use kitsu::{Client, Error, ProgressFn};
 use serde_json::{json, Value};
 
 type Result<T, E = Box<dyn std::error::Error>> = std::result::Result<T, E>;
@@ -142,6 +142,21 @@ impl Bar {
     fn end(&self) {
         println!();
     }
+}
+
+/// Runs one transfer under its progress bar and records it in `tally`.
+fn transfer(
+    tally: &mut Tally,
+    label: &str,
+    what: &str,
+    run: impl FnOnce(&mut ProgressFn<'_>) -> std::result::Result<u64, Error>,
+) {
+    let bar = Bar::new(label);
+    let mut callback = bar.callback();
+    let result = run(&mut callback);
+    drop(callback);
+    bar.end();
+    tally.record(&bar, result, what);
 }
 
 fn human(bytes: u64) -> String {
@@ -291,13 +306,10 @@ fn download_project_previews(
                 safe_name(extension)
             );
             let target = folder.join(&name);
-            let bar = Bar::new(&format!("{}/{}", safe_name(&entity), name));
-            let mut callback = bar.callback();
-            let result =
-                files::download_preview_file(client, preview_id, &target, Some(&mut callback));
-            drop(callback);
-            bar.end();
-            tally.record(&bar, result, &name);
+            let label = format!("{}/{}", safe_name(&entity), name);
+            transfer(tally, &label, &name, |progress| {
+                files::download_preview_file(client, preview_id, &target, Some(progress))
+            });
         }
     }
     Ok(())
@@ -544,25 +556,26 @@ fn demo_command(args: &[String]) -> Result<()> {
             &options,
             None,
         )?)?;
-        let bar = Bar::new(&format!(
+        let comment_id = id(&comment)?;
+        let label = format!(
             "preview {}",
             path.file_name().unwrap_or_default().to_string_lossy()
-        ));
-        let mut callback = bar.callback();
-        let result = task::add_preview(
-            &client,
-            task_id,
-            id(&comment)?,
-            path,
-            &Options::default(),
-            Some(&mut callback),
         );
-        drop(callback);
-        bar.end();
-        uploads.record(
-            &bar,
-            result.map(|_| file_len(path)),
+        transfer(
+            &mut uploads,
+            &label,
             &path.display().to_string(),
+            |progress| {
+                task::add_preview(
+                    &client,
+                    task_id,
+                    comment_id,
+                    path,
+                    &Options::default(),
+                    Some(progress),
+                )
+                .map(|_| file_len(path))
+            },
         );
     }
     for (index, path) in working_files.iter().enumerate() {
@@ -572,19 +585,19 @@ fn demo_command(args: &[String]) -> Result<()> {
             files::NEW_WORKING_FILE_OPTIONS,
         )?;
         let working_file = parse(&files::new_working_file(&client, task_id, &options)?)?;
-        let bar = Bar::new(&format!(
+        let working_file_id = id(&working_file)?;
+        let label = format!(
             "working file {}",
             path.file_name().unwrap_or_default().to_string_lossy()
-        ));
-        let mut callback = bar.callback();
-        let result =
-            files::upload_working_file(&client, id(&working_file)?, path, Some(&mut callback));
-        drop(callback);
-        bar.end();
-        uploads.record(
-            &bar,
-            result.map(|_| file_len(path)),
+        );
+        transfer(
+            &mut uploads,
+            &label,
             &path.display().to_string(),
+            |progress| {
+                files::upload_working_file(&client, working_file_id, path, Some(progress))
+                    .map(|_| file_len(path))
+            },
         );
     }
 
