@@ -192,6 +192,36 @@ fn stalled_body_fails_after_the_stall_timeout() {
 }
 
 #[test]
+fn a_stalled_body_still_gets_about_one_call_a_second() {
+    // The repeated call lets a UI cancel while nothing moves.
+    let server = FakeKitsu::start();
+    let client = logged_in(&server);
+    client
+        .update_config(|c| c.stall_timeout = Duration::from_secs(4))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut recorder = Recorder::default();
+    let started = Instant::now();
+    let error = client
+        .download(
+            "files/stall/100000",
+            &dir.path().join("x.bin"),
+            Some(&mut recorder.callback()),
+        )
+        .unwrap_err();
+    assert!(matches!(error, Error::Stalled { secs: 4, .. }), "{error:?}");
+    let half = (50_000, 100_000);
+    let repeats = recorder.calls.iter().filter(|&&c| c == half).count();
+    // About 4 s of stall: the first report of the half, then a heartbeat a second.
+    assert!(
+        (3..=6).contains(&repeats),
+        "{repeats} calls at {half:?}: {:?}",
+        recorder.calls
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[test]
 fn processing_202_is_waited_out_then_downloaded() {
     let server = FakeKitsu::start();
     let client = logged_in(&server);

@@ -49,7 +49,11 @@ impl Drop for CallbackGuard {
 pub struct Progress<'a> {
     callback: Option<&'a mut ProgressFn<'a>>,
     total: u64,
+    /// The last value the callback was given.
     reported: u64,
+    /// The latest count, even when throttling kept it from the callback:
+    /// the heartbeat reports this, not a stale `reported`.
+    latest: u64,
     started: bool,
     last_call: Instant,
 }
@@ -60,6 +64,7 @@ impl<'a> Progress<'a> {
             callback: callback.map(|f| f as &'a mut ProgressFn<'a>),
             total: 0,
             reported: 0,
+            latest: 0,
             started: false,
             last_call: Instant::now(),
         }
@@ -83,6 +88,7 @@ impl<'a> Progress<'a> {
     /// Bytes moved so far; throttled.
     pub fn update(&mut self, done: u64) -> Result<()> {
         let done = self.clamp(done);
+        self.latest = self.latest.max(done);
         if done == self.reported || self.last_call.elapsed() < MIN_INTERVAL {
             return Ok(());
         }
@@ -94,12 +100,13 @@ impl<'a> Progress<'a> {
         self.started && self.last_call.elapsed() >= HEARTBEAT
     }
 
-    /// Repeats the last value; lets the callback abort during a stall.
+    /// Reports the latest count again (what throttling held back, if
+    /// anything); lets the callback abort during a stall.
     pub fn heartbeat(&mut self) -> Result<()> {
         if !self.heartbeat_due() {
             return Ok(());
         }
-        self.call(self.reported)
+        self.call(self.latest.max(self.reported))
     }
 
     /// The last call, on success: the final count, unthrottled.
@@ -174,6 +181,21 @@ mod tests {
         progress.update(2).unwrap(); // a replay counting from zero again
         progress.finish(10).unwrap();
         assert_eq!(calls, vec![(0, 10), (8, 10), (10, 10)]);
+    }
+
+    #[test]
+    fn the_heartbeat_reports_what_throttling_held_back() {
+        let mut calls = Vec::new();
+        let mut record = |d: u64, t: u64| {
+            calls.push((d, t));
+            true
+        };
+        let mut progress = Progress::new(Some(&mut record));
+        progress.start(100).unwrap();
+        progress.update(40).unwrap(); // throttled: too soon after start
+        std::thread::sleep(HEARTBEAT);
+        progress.heartbeat().unwrap();
+        assert_eq!(calls, vec![(0, 100), (40, 100)]);
     }
 
     #[test]
