@@ -126,9 +126,20 @@ impl Client {
     }
 
     /// Changes settings; the HTTP connection pool is rebuilt to apply them.
+    /// A zero connect or stall timeout is refused: every transfer would fail.
     pub fn update_config(&self, change: impl FnOnce(&mut Config)) -> Result<()> {
         let mut config = self.config();
         change(&mut config);
+        for (name, value) in [
+            ("connect", config.connect_timeout),
+            ("stall", config.stall_timeout),
+        ] {
+            if value.is_zero() {
+                return Err(Error::InvalidParameter(format!(
+                    "the {name} timeout must be at least 1 second"
+                )));
+            }
+        }
         let http = build_http(&config)?;
         *write_lock(&self.config) = config;
         *write_lock(&self.http) = http;

@@ -517,6 +517,12 @@ fn bad_hosts_settings_and_unreachable_servers() {
     assert!(matches!(error, Error::InvalidParameter(_)), "{error:?}");
     // A failed change leaves the old settings in place.
     assert_eq!(client.config().ca_bundle, None);
+    // A zero stall timeout would fail every transfer: refused, here as from C.
+    let error = client
+        .update_config(|c| c.stall_timeout = Duration::ZERO)
+        .unwrap_err();
+    assert!(matches!(error, Error::InvalidParameter(_)), "{error:?}");
+    assert_eq!(client.config().stall_timeout, Duration::from_secs(60));
 }
 
 #[test]

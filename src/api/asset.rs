@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::{check_id, download, upload_one, with_query, Options};
+use super::{check_id, upload_one, with_query, Options};
 use crate::client::Client;
 use crate::error::Result;
 use crate::transfer::progress::ProgressFn;
@@ -30,7 +30,7 @@ pub(crate) fn export_csv(
             ("assigned_to", assigned_to.as_deref()),
         ],
     );
-    download(client, &route, target, progress)
+    client.download(&route, target, progress)
 }
 
 /// POST `import/csv/projects/{id}/{what}`, part `file`.

@@ -6,7 +6,7 @@ use std::path::Path;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use super::{check_id, download, field, parse_json, segment, upload_one, with_query, Options};
+use super::{check_id, field, parse_json, segment, upload_one, with_query, Options};
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::transfer::progress::ProgressFn;
@@ -71,7 +71,7 @@ pub fn download_avatar(
     progress: Progress,
 ) -> Result<u64> {
     let id = check_id("id", id)?;
-    download(client, &format!("{}.png", of.route(id)), target, progress)
+    client.download(&format!("{}.png", of.route(id)), target, progress)
 }
 
 /// GET `data/working-files/{id}/file`. gazu falls back to the server-given
@@ -84,12 +84,7 @@ pub fn download_working_file(
     progress: Progress,
 ) -> Result<u64> {
     let id = check_id("working_file_id", working_file_id)?;
-    download(
-        client,
-        &format!("data/working-files/{id}/file"),
-        target,
-        progress,
-    )
+    client.download(&format!("data/working-files/{id}/file"), target, progress)
 }
 
 /// The original of a preview: `movies/originals/preview-files/{id}.mp4`
@@ -122,7 +117,7 @@ pub fn download_preview_file(
             segment(&extension)
         )
     };
-    download(client, &route, target, progress)
+    client.download(&route, target, progress)
 }
 
 /// GET `pictures/thumbnails/preview-files/{id}.png`.
@@ -133,8 +128,7 @@ pub fn download_preview_file_thumbnail(
     progress: Progress,
 ) -> Result<u64> {
     let id = check_id("preview_file_id", preview_file_id)?;
-    download(
-        client,
+    client.download(
         &format!("pictures/thumbnails/preview-files/{id}.png"),
         target,
         progress,
@@ -150,8 +144,7 @@ pub fn download_preview_file_cover(
     progress: Progress,
 ) -> Result<u64> {
     let id = check_id("preview_file_id", preview_file_id)?;
-    download(
-        client,
+    client.download(
         &format!("pictures/originals/preview-files/{id}.png"),
         target,
         progress,
@@ -167,8 +160,7 @@ pub fn download_preview_movie(
     progress: Progress,
 ) -> Result<u64> {
     let id = check_id("preview_file_id", preview_file_id)?;
-    download(
-        client,
+    client.download(
         &format!("movies/originals/preview-files/{id}.mp4"),
         target,
         progress,
@@ -183,8 +175,7 @@ pub fn download_preview_lowdef_movie(
     progress: Progress,
 ) -> Result<u64> {
     let id = check_id("preview_file_id", preview_file_id)?;
-    download(
-        client,
+    client.download(
         &format!("movies/low/preview-files/{id}.mp4"),
         target,
         progress,
@@ -203,8 +194,7 @@ pub fn download_attachment_file(
     let record_route = format!("data/attachment-files/{id}");
     let record = client.get_value(&record_route)?;
     let name = field(&record, "name", &record_route)?;
-    download(
-        client,
+    client.download(
         &format!("data/attachment-files/{id}/file/{}", segment(name)),
         target,
         progress,
@@ -220,8 +210,7 @@ pub fn download_attachment_thumbnail(
     progress: Progress,
 ) -> Result<u64> {
     let id = check_id("attachment_file_id", attachment_file_id)?;
-    download(
-        client,
+    client.download(
         &format!("pictures/thumbnails/attachment-files/{id}.png"),
         target,
         progress,
@@ -243,7 +232,7 @@ pub fn extract_frame_from_preview(
         &format!("actions/preview-files/{id}/extract-frame"),
         &[("frame_number", Some(&frame))],
     );
-    download(client, &route, target, progress)
+    client.download(&route, target, progress)
 }
 
 /// GET `actions/preview-files/{id}/extract-tile`: a PNG tile of a movie's frames.
@@ -254,8 +243,7 @@ pub fn extract_tile_from_preview(
     progress: Progress,
 ) -> Result<u64> {
     let id = check_id("preview_file_id", preview_file_id)?;
-    download(
-        client,
+    client.download(
         &format!("actions/preview-files/{id}/extract-tile"),
         target,
         progress,

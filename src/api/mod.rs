@@ -214,16 +214,6 @@ impl Client {
     }
 }
 
-/// A download to `target` through the client's engine.
-pub(crate) fn download(
-    client: &Client,
-    route: &str,
-    target: &Path,
-    progress: Option<&mut ProgressFn<'_>>,
-) -> Result<u64> {
-    client.download(route, target, progress)
-}
-
 /// A one-file upload (part `file`).
 pub(crate) fn upload_one(
     client: &Client,

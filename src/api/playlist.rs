@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::{check_id, download};
+use super::check_id;
 use crate::client::Client;
 use crate::error::Result;
 use crate::transfer::progress::ProgressFn;
@@ -17,8 +17,7 @@ pub fn download_playlist_build(
 ) -> Result<u64> {
     let playlist_id = check_id("playlist_id", playlist_id)?;
     let build_job_id = check_id("build_job_id", build_job_id)?;
-    download(
-        client,
+    client.download(
         &format!("data/playlists/{playlist_id}/jobs/{build_job_id}/build/mp4"),
         target,
         progress,
@@ -33,8 +32,7 @@ pub fn download_playlist_zip(
     progress: Option<&mut ProgressFn<'_>>,
 ) -> Result<u64> {
     let playlist_id = check_id("playlist_id", playlist_id)?;
-    download(
-        client,
+    client.download(
         &format!("data/playlists/{playlist_id}/download/zip"),
         target,
         progress,

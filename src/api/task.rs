@@ -12,7 +12,7 @@ use super::{check_id, parse_json, with_query, Options};
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::transfer::progress::{Progress, ProgressFn};
-use crate::transfer::upload::{file_bytes, numbered_file_parts, send_multipart, Part};
+use crate::transfer::upload::{file_size, numbered_file_parts, send_multipart, Part};
 
 type Callback<'a, 'f> = Option<&'a mut ProgressFn<'f>>;
 
@@ -174,12 +174,7 @@ fn json_answer(route: &str, text: &str) -> Result<Value> {
 }
 
 fn total_size(files: &[PathBuf]) -> Result<u64> {
-    file_bytes(
-        &files
-            .iter()
-            .map(|f| Part::file("file", f.clone()))
-            .collect::<Vec<_>>(),
-    )
+    files.iter().map(|f| file_size(f)).sum()
 }
 
 /// Runs one operation of several requests with one progress stream of

@@ -171,13 +171,6 @@ pub unsafe extern "C" fn kitsu_client_set_ca_bundle(
     })
 }
 
-fn positive_seconds(seconds: u32, name: &str) -> Result<Duration, Failure> {
-    if seconds == 0 {
-        return Err(Error::InvalidParameter(format!("{name} must be at least 1 second")).into());
-    }
-    Ok(Duration::from_secs(u64::from(seconds)))
-}
-
 /// Seconds allowed to set up a connection (TCP and TLS). Default 30; at least 1.
 ///
 /// # Safety
@@ -189,8 +182,9 @@ pub unsafe extern "C" fn kitsu_client_set_connect_timeout(
 ) -> kitsu_result {
     boundary(|| {
         let client = client_arg(client)?;
-        let timeout = positive_seconds(seconds, "the connect timeout")?;
-        client.update_config(|config| config.connect_timeout = timeout)?;
+        client.update_config(|config| {
+            config.connect_timeout = Duration::from_secs(u64::from(seconds))
+        })?;
         Ok(())
     })
 }
@@ -208,8 +202,9 @@ pub unsafe extern "C" fn kitsu_client_set_stall_timeout(
 ) -> kitsu_result {
     boundary(|| {
         let client = client_arg(client)?;
-        let timeout = positive_seconds(seconds, "the stall timeout")?;
-        client.update_config(|config| config.stall_timeout = timeout)?;
+        client.update_config(|config| {
+            config.stall_timeout = Duration::from_secs(u64::from(seconds))
+        })?;
         Ok(())
     })
 }

@@ -263,7 +263,7 @@ async fn read_chunk(mut open: OpenFile) -> Result<(OpenFile, Bytes)> {
     Ok((open, Bytes::from(buffer)))
 }
 
-fn file_size(path: &Path) -> Result<u64> {
+pub(crate) fn file_size(path: &Path) -> Result<u64> {
     let metadata = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
     if !metadata.is_file() {
         return Err(Error::InvalidParameter(format!(
@@ -324,17 +324,6 @@ fn new_boundary() -> String {
         hex.push_str(&format!("{:016x}", hasher.finish()));
     }
     hex
-}
-
-/// The bytes of the files among `parts` (what progress counts).
-pub fn file_bytes(parts: &[Part]) -> Result<u64> {
-    parts
-        .iter()
-        .map(|part| match part {
-            Part::File { path, .. } => file_size(path),
-            _ => Ok(0),
-        })
-        .sum()
 }
 
 /// POSTs `parts` to `path`; returns the answer's JSON text and the file
