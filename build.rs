@@ -3,9 +3,6 @@
 
 use std::path::PathBuf;
 
-/// Keep equal to `ABI_VERSION` in src/lib.rs (tests/header.rs checks it).
-const ABI_VERSION_FOR_HEADER: u32 = 1;
-
 include!("build/header.rs");
 
 fn main() {

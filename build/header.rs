@@ -3,7 +3,7 @@
 
 /// The header's hand-written part: version and export macros, and the
 /// contract every function follows. cbindgen adds the items after it.
-fn header_preamble(version: &str) -> String {
+fn header_preamble(version: &str, abi: u32) -> String {
     let mut numbers = version.split(['.', '-']).map(|p| p.parse::<u32>().unwrap_or(0));
     let (major, minor, patch) = (
         numbers.next().unwrap_or(0),
@@ -25,37 +25,83 @@ fn header_preamble(version: &str) -> String {
  * kitsu_last_error_message(), kitsu_last_error_http_status(),
  * kitsu_last_error_code(). Successful calls do not clear it.
  *
- * Strings. Inputs are NUL-terminated UTF-8 (paths too, on every platform);
- * a string that is not UTF-8 gives KITSU_RESULT_INVALID_UTF8 and a NULL
- * where a value is required gives KITSU_RESULT_NULL_PARAMETER. Strings
- * returned through `char **` are owned by the caller and freed only with
- * kitsu_string_free(), never with free(). Static strings (kitsu_version(),
- * kitsu_result_str()) are never freed.
+ * Arguments. Every pointer argument must be valid for the duration of the
+ * call (and NULL only where a function says so). Inputs are NUL-terminated
+ * UTF-8 (paths too, on every platform); a string that is not UTF-8 gives
+ * KITSU_RESULT_INVALID_UTF8 and a NULL where a value is required gives
+ * KITSU_RESULT_NULL_PARAMETER, before anything is sent. Arrays of paths
+ * hold their count of such strings. Strings returned through `char **` are
+ * owned by the caller and freed only with kitsu_string_free(), never with
+ * free(). Static strings (kitsu_version(), kitsu_result_str()) are never freed.
  *
- * Paths. `path` arguments are routes relative to the host, as in gazu:
+ * Routes. `path` arguments are routes relative to the host, as in gazu:
  * `"data/projects"`, `"pictures/thumbnails/persons/<id>.png"`.
  *
  * Threads. A ::kitsu_client is thread-safe: several threads may transfer
  * through one client at once. Never free it while a call on it is running.
- * Calls block the calling thread until done. Progress callbacks run only on
- * the thread that made the call, and only before the call returns, so a
- * plugin's UI thread and Python's GIL are safe. kitsu_client_free() stops
- * and joins every thread the client started. Safe from any thread at any
- * time: kitsu_version(), kitsu_abi_version(), kitsu_result_str().
+ * Calls block the calling thread until done. Callbacks run only on the
+ * thread that made the call, and only before the call returns, so a
+ * plugin's UI thread and Python's GIL are safe. Calling a blocking libkitsu
+ * function from inside a callback returns KITSU_RESULT_REENTRANT_CALL.
+ * Callbacks must not throw C++ exceptions or `longjmp` out.
+ * kitsu_client_free() stops and joins every thread the client started.
+ * Safe from any thread at any time: kitsu_version(), kitsu_abi_version(),
+ * kitsu_result_str(), kitsu_cancel_token_cancel(),
+ * kitsu_cancel_token_is_cancelled().
  *
- * Progress. See ::kitsu_progress_cb: first call (0, total), at most about
- * 10 calls a second, a last call with the final count on success; total is 0
- * when unknown; bytes_read never decreases nor exceeds a known total; a
- * non-zero return aborts and leaves nothing behind.
+ * Transfers. Every function that moves a file (every upload, download and
+ * composite such as kitsu_task_publish_preview(), and kitsu_client_download(),
+ * kitsu_client_upload(), kitsu_client_get_bytes()) takes, in this order:
+ * - `const kitsu_transfer_options *transfer`: NULL for the defaults, or a
+ *   ::kitsu_transfer_options started from KITSU_TRANSFER_OPTIONS_INIT, with
+ *   a ::kitsu_cancel_token and a ::kitsu_event_cb;
+ * - `kitsu_progress_cb progress, void *user_data`: the simple callback (NULL for none).
+ * Both callbacks may be given. A non-zero return from either aborts:
+ * KITSU_RESULT_ABORTED_BY_CALLBACK. A cancelled token gives
+ * KITSU_RESULT_CANCELLED within 200 ms, in every phase (waiting for the
+ * answer's headers, a 202 wait, a stall, while bytes flow, between the steps
+ * of a composite); a token cancelled before the call fails it at once,
+ * before any request. An aborted or cancelled call leaves nothing behind,
+ * like any failed one.
+ *
+ * Progress (::kitsu_progress_cb). The first call is (0, total) and, on
+ * success, the last one gives the final count ((total, total) when the total
+ * is known); at most about 10 calls a second while bytes flow, and at least
+ * one a second while they do not, in every phase: before the answer's headers
+ * (then as (0, 0): the total is not known yet), during a 202 wait, during a
+ * stall. `total` is 0 while unknown (no Content-Length); it is set once,
+ * when known, and never changes afterwards; for an upload it is the sum of
+ * the file sizes, known from the start. `bytes_read` never decreases and
+ * never exceeds a known total.
+ *
+ * Events (::kitsu_event_cb, ::kitsu_progress_event). An event at every phase
+ * change, always: ::kitsu_phase CONNECTING (a request sent, its answer
+ * awaited; again for each request of a composite), WAITING (the server asked
+ * to wait: Zou's 202 while a preview is processed, with `deadline_ms` and a
+ * `message` such as "the server is processing the file (202, Retry-After 5
+ * s): 12 s of 60 s"), TRANSFERRING (bytes moving), RETRYING (waiting before
+ * another attempt), DONE (success, the last event). Byte updates follow the
+ * progress throttle, and a heartbeat comes at least once a second in every
+ * phase. `item_index`/`item_count` tell the file within a multi-file upload
+ * or a composite. The event and its strings are valid only during the callback.
+ *
+ * Downloads. A download never leaves a partial file at the target and never
+ * writes an error answer as the file: the body goes to a temporary
+ * `.<name>.<random>.part` beside the target and is renamed onto it when
+ * complete and checked against Content-Length; on failure, abort or cancel
+ * it is removed and any earlier file at the target is left untouched. The
+ * target's folder is checked before any request. A 202 ("still processing")
+ * is waited out, honouring Retry-After, up to the processing timeout
+ * (kitsu_client_set_processing_timeout()).
+ *
+ * Uploads. Files stream at constant memory as one multipart/form-data POST
+ * per request, each file checked (a readable regular file) before anything
+ * is sent. On success `*out_json`, when `out_json` is not NULL, receives the
+ * server's JSON answer (freed with kitsu_string_free()); a 2xx answer
+ * carrying an error message gives KITSU_RESULT_UPLOAD_FAILED.
  *
  * Panics. No Rust panic ever unwinds into the caller: it becomes
  * KITSU_RESULT_PANIC with its text in the last error.
- *
- * Files. A download never leaves a partial file at the target and never
- * writes an error answer as the file: the body goes to a temporary
- * `.<name>.<random>.part` beside the target and is renamed onto it when
- * complete; on failure it is removed and any earlier file at the target is
- * left untouched.
  */
 
 #define KITSU_VERSION_MAJOR {major}
@@ -67,12 +113,18 @@ fn header_preamble(version: &str) -> String {
 /** Compare with kitsu_abi_version() at load time. */
 #define KITSU_ABI_VERSION {abi}
 
+/**
+ * The defaults of ::kitsu_transfer_options, with `struct_size` set:
+ * `kitsu_transfer_options options = KITSU_TRANSFER_OPTIONS_INIT;`
+ */
+#define KITSU_TRANSFER_OPTIONS_INIT {{ sizeof(kitsu_transfer_options), NULL, NULL, NULL }}
+
 /** A comfortable buffer size for kitsu_last_error_message(). */
 #define KITSU_ERROR_SIZE 256
 
-/** Return from a ::kitsu_progress_cb to go on. */
+/** Return from a ::kitsu_progress_cb or ::kitsu_event_cb to go on. */
 #define KITSU_PROGRESS_CONTINUE 0
-/** Return from a ::kitsu_progress_cb to abort (any non-zero value does). */
+/** Return from a ::kitsu_progress_cb or ::kitsu_event_cb to abort (any non-zero value does). */
 #define KITSU_PROGRESS_ABORT 1
 
 #if defined(_WIN32) && !defined(KITSU_STATIC)
@@ -89,15 +141,23 @@ fn header_preamble(version: &str) -> String {
 #  define KITSU_DEPRECATED(note)
 #endif
 "#,
-        abi = ABI_VERSION_FOR_HEADER,
     )
+}
+
+/// `ABI_VERSION` of src/lib.rs: its one home.
+fn abi_version(crate_dir: &std::path::Path) -> Result<u32, String> {
+    let lib = std::fs::read_to_string(crate_dir.join("src/lib.rs")).map_err(|e| e.to_string())?;
+    lib.lines()
+        .find_map(|line| line.trim().strip_prefix("pub const ABI_VERSION: u32 = "))
+        .and_then(|rest| rest.trim_end_matches(';').trim().parse().ok())
+        .ok_or_else(|| "src/lib.rs has no `pub const ABI_VERSION: u32 = N;`".to_string())
 }
 
 /// Generates the header text from the crate at `crate_dir`.
 fn generate_header(crate_dir: &std::path::Path, version: &str) -> Result<String, String> {
     let mut config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml"))
         .map_err(|e| format!("cbindgen.toml: {e}"))?;
-    config.after_includes = Some(header_preamble(version));
+    config.after_includes = Some(header_preamble(version, abi_version(crate_dir)?));
     let bindings = cbindgen::Builder::new()
         .with_crate(crate_dir)
         .with_config(config)

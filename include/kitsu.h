@@ -19,54 +19,106 @@
  * kitsu_last_error_message(), kitsu_last_error_http_status(),
  * kitsu_last_error_code(). Successful calls do not clear it.
  *
- * Strings. Inputs are NUL-terminated UTF-8 (paths too, on every platform);
- * a string that is not UTF-8 gives KITSU_RESULT_INVALID_UTF8 and a NULL
- * where a value is required gives KITSU_RESULT_NULL_PARAMETER. Strings
- * returned through `char **` are owned by the caller and freed only with
- * kitsu_string_free(), never with free(). Static strings (kitsu_version(),
- * kitsu_result_str()) are never freed.
+ * Arguments. Every pointer argument must be valid for the duration of the
+ * call (and NULL only where a function says so). Inputs are NUL-terminated
+ * UTF-8 (paths too, on every platform); a string that is not UTF-8 gives
+ * KITSU_RESULT_INVALID_UTF8 and a NULL where a value is required gives
+ * KITSU_RESULT_NULL_PARAMETER, before anything is sent. Arrays of paths
+ * hold their count of such strings. Strings returned through `char **` are
+ * owned by the caller and freed only with kitsu_string_free(), never with
+ * free(). Static strings (kitsu_version(), kitsu_result_str()) are never freed.
  *
- * Paths. `path` arguments are routes relative to the host, as in gazu:
+ * Routes. `path` arguments are routes relative to the host, as in gazu:
  * `"data/projects"`, `"pictures/thumbnails/persons/<id>.png"`.
  *
  * Threads. A ::kitsu_client is thread-safe: several threads may transfer
  * through one client at once. Never free it while a call on it is running.
- * Calls block the calling thread until done. Progress callbacks run only on
- * the thread that made the call, and only before the call returns, so a
- * plugin's UI thread and Python's GIL are safe. kitsu_client_free() stops
- * and joins every thread the client started. Safe from any thread at any
- * time: kitsu_version(), kitsu_abi_version(), kitsu_result_str().
+ * Calls block the calling thread until done. Callbacks run only on the
+ * thread that made the call, and only before the call returns, so a
+ * plugin's UI thread and Python's GIL are safe. Calling a blocking libkitsu
+ * function from inside a callback returns KITSU_RESULT_REENTRANT_CALL.
+ * Callbacks must not throw C++ exceptions or `longjmp` out.
+ * kitsu_client_free() stops and joins every thread the client started.
+ * Safe from any thread at any time: kitsu_version(), kitsu_abi_version(),
+ * kitsu_result_str(), kitsu_cancel_token_cancel(),
+ * kitsu_cancel_token_is_cancelled().
  *
- * Progress. See ::kitsu_progress_cb: first call (0, total), at most about
- * 10 calls a second, a last call with the final count on success; total is 0
- * when unknown; bytes_read never decreases nor exceeds a known total; a
- * non-zero return aborts and leaves nothing behind.
+ * Transfers. Every function that moves a file (every upload, download and
+ * composite such as kitsu_task_publish_preview(), and kitsu_client_download(),
+ * kitsu_client_upload(), kitsu_client_get_bytes()) takes, in this order:
+ * - `const kitsu_transfer_options *transfer`: NULL for the defaults, or a
+ *   ::kitsu_transfer_options started from KITSU_TRANSFER_OPTIONS_INIT, with
+ *   a ::kitsu_cancel_token and a ::kitsu_event_cb;
+ * - `kitsu_progress_cb progress, void *user_data`: the simple callback (NULL for none).
+ * Both callbacks may be given. A non-zero return from either aborts:
+ * KITSU_RESULT_ABORTED_BY_CALLBACK. A cancelled token gives
+ * KITSU_RESULT_CANCELLED within 200 ms, in every phase (waiting for the
+ * answer's headers, a 202 wait, a stall, while bytes flow, between the steps
+ * of a composite); a token cancelled before the call fails it at once,
+ * before any request. An aborted or cancelled call leaves nothing behind,
+ * like any failed one.
+ *
+ * Progress (::kitsu_progress_cb). The first call is (0, total) and, on
+ * success, the last one gives the final count ((total, total) when the total
+ * is known); at most about 10 calls a second while bytes flow, and at least
+ * one a second while they do not, in every phase: before the answer's headers
+ * (then as (0, 0): the total is not known yet), during a 202 wait, during a
+ * stall. `total` is 0 while unknown (no Content-Length); it is set once,
+ * when known, and never changes afterwards; for an upload it is the sum of
+ * the file sizes, known from the start. `bytes_read` never decreases and
+ * never exceeds a known total.
+ *
+ * Events (::kitsu_event_cb, ::kitsu_progress_event). An event at every phase
+ * change, always: ::kitsu_phase CONNECTING (a request sent, its answer
+ * awaited; again for each request of a composite), WAITING (the server asked
+ * to wait: Zou's 202 while a preview is processed, with `deadline_ms` and a
+ * `message` such as "the server is processing the file (202, Retry-After 5
+ * s): 12 s of 60 s"), TRANSFERRING (bytes moving), RETRYING (waiting before
+ * another attempt), DONE (success, the last event). Byte updates follow the
+ * progress throttle, and a heartbeat comes at least once a second in every
+ * phase. `item_index`/`item_count` tell the file within a multi-file upload
+ * or a composite. The event and its strings are valid only during the callback.
+ *
+ * Downloads. A download never leaves a partial file at the target and never
+ * writes an error answer as the file: the body goes to a temporary
+ * `.<name>.<random>.part` beside the target and is renamed onto it when
+ * complete and checked against Content-Length; on failure, abort or cancel
+ * it is removed and any earlier file at the target is left untouched. The
+ * target's folder is checked before any request. A 202 ("still processing")
+ * is waited out, honouring Retry-After, up to the processing timeout
+ * (kitsu_client_set_processing_timeout()).
+ *
+ * Uploads. Files stream at constant memory as one multipart/form-data POST
+ * per request, each file checked (a readable regular file) before anything
+ * is sent. On success `*out_json`, when `out_json` is not NULL, receives the
+ * server's JSON answer (freed with kitsu_string_free()); a 2xx answer
+ * carrying an error message gives KITSU_RESULT_UPLOAD_FAILED.
  *
  * Panics. No Rust panic ever unwinds into the caller: it becomes
  * KITSU_RESULT_PANIC with its text in the last error.
- *
- * Files. A download never leaves a partial file at the target and never
- * writes an error answer as the file: the body goes to a temporary
- * `.<name>.<random>.part` beside the target and is renamed onto it when
- * complete; on failure it is removed and any earlier file at the target is
- * left untouched.
  */
 
 #define KITSU_VERSION_MAJOR 0
-#define KITSU_VERSION_MINOR 1
+#define KITSU_VERSION_MINOR 2
 #define KITSU_VERSION_PATCH 0
 /** The version as one number: major * 10000 + minor * 100 + patch. */
 #define KITSU_VERSION_NUMBER (KITSU_VERSION_MAJOR * 10000 + KITSU_VERSION_MINOR * 100 + KITSU_VERSION_PATCH)
-#define KITSU_VERSION_STRING "0.1.0"
+#define KITSU_VERSION_STRING "0.2.0"
 /** Compare with kitsu_abi_version() at load time. */
-#define KITSU_ABI_VERSION 1
+#define KITSU_ABI_VERSION 2
+
+/**
+ * The defaults of ::kitsu_transfer_options, with `struct_size` set:
+ * `kitsu_transfer_options options = KITSU_TRANSFER_OPTIONS_INIT;`
+ */
+#define KITSU_TRANSFER_OPTIONS_INIT { sizeof(kitsu_transfer_options), NULL, NULL, NULL }
 
 /** A comfortable buffer size for kitsu_last_error_message(). */
 #define KITSU_ERROR_SIZE 256
 
-/** Return from a ::kitsu_progress_cb to go on. */
+/** Return from a ::kitsu_progress_cb or ::kitsu_event_cb to go on. */
 #define KITSU_PROGRESS_CONTINUE 0
-/** Return from a ::kitsu_progress_cb to abort (any non-zero value does). */
+/** Return from a ::kitsu_progress_cb or ::kitsu_event_cb to abort (any non-zero value does). */
 #define KITSU_PROGRESS_ABORT 1
 
 #if defined(_WIN32) && !defined(KITSU_STATIC)
@@ -215,17 +267,17 @@ enum kitsu_result
    */
   KITSU_RESULT_FILE_NOT_FOUND = 4001,
   /**
-   * The progress callback returned non-zero; nothing was left behind.
+   * A callback (progress or event) returned non-zero; nothing was left behind.
    */
   KITSU_RESULT_ABORTED_BY_CALLBACK = 5000,
+  /**
+   * The call's ::kitsu_cancel_token was cancelled; nothing was left behind.
+   */
+  KITSU_RESULT_CANCELLED = 5001,
   /**
    * A panic inside libkitsu was caught at the boundary. Please report it.
    */
   KITSU_RESULT_PANIC = 9000,
-  /**
-   * The feature behind this function was not compiled in.
-   */
-  KITSU_RESULT_FEATURE_NOT_ENABLED = 9001,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -236,12 +288,171 @@ typedef uint32_t kitsu_result;
 #endif // __cplusplus
 
 /**
+ * What an operation moves (::kitsu_progress_event's `operation`).
+ */
+enum kitsu_operation
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  KITSU_OPERATION_DOWNLOAD = 1,
+  KITSU_OPERATION_UPLOAD = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum kitsu_operation kitsu_operation;
+#else
+typedef uint32_t kitsu_operation;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * Where a call is (::kitsu_progress_event's `phase`); see the contract's
+ * "Events" section. New phases may be added after these: treat an unknown
+ * one as "busy".
+ */
+enum kitsu_phase
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * A request is on its way and its answer's headers are awaited.
+   */
+  KITSU_PHASE_CONNECTING = 1,
+  /**
+   * The server asked to wait (HTTP 202 with Retry-After: Zou still
+   * processing a preview); `deadline_ms` is the processing timeout.
+   */
+  KITSU_PHASE_WAITING = 2,
+  /**
+   * Bytes are moving (for an upload, also while its answer is awaited
+   * after the last byte: see `message`).
+   */
+  KITSU_PHASE_TRANSFERRING = 3,
+  /**
+   * Waiting before another attempt.
+   */
+  KITSU_PHASE_RETRYING = 4,
+  /**
+   * The call succeeded; always its last event.
+   */
+  KITSU_PHASE_DONE = 5,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum kitsu_phase kitsu_phase;
+#else
+typedef uint32_t kitsu_phase;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * A cancel token: give it to calls through ::kitsu_transfer_options and
+ * cancel it from any thread (a UI's Cancel button) with
+ * kitsu_cancel_token_cancel(). Every call using it then returns
+ * `KITSU_RESULT_CANCELLED` within 200 ms, in any phase, leaving nothing
+ * behind; a call started with a cancelled token fails at once, before any
+ * request. One token may serve several calls and threads. It stays
+ * cancelled: make a new one for the next transfer.
+ */
+typedef struct kitsu_cancel_token kitsu_cancel_token;
+
+/**
  * A connection to one Kitsu server: host, settings, tokens, and the threads
  * that move bytes. Thread-safe: one client may run transfers from several
  * threads at once. Create with `kitsu_client_new`, free once with
  * `kitsu_client_free` after every call on it has returned.
  */
 typedef struct kitsu_client kitsu_client;
+
+/**
+ * A rich progress event, given to a ::kitsu_event_cb. Borrowed: the
+ * pointers are valid only during the callback.
+ */
+typedef struct kitsu_progress_event {
+  /**
+   * `sizeof(kitsu_progress_event)` of the library that made it: a program
+   * built with a newer header reads only the fields that fit.
+   */
+  size_t struct_size;
+  kitsu_operation operation;
+  kitsu_phase phase;
+  /**
+   * The route of the request in flight (`"data/preview-files/<id>"`).
+   */
+  const char *key;
+  /**
+   * The local file being written or read, or NULL.
+   */
+  const char *file;
+  /**
+   * A short human text, such as "the server is processing the file (202,
+   * Retry-After 5 s): 12 s of 60 s". Never NULL.
+   */
+  const char *message;
+  /**
+   * Bytes moved so far by the whole call (never decreases).
+   */
+  uint64_t bytes_done;
+  /**
+   * Total bytes of the call; 0 while unknown.
+   */
+  uint64_t total;
+  /**
+   * Milliseconds spent in this phase.
+   */
+  uint64_t elapsed_ms;
+  /**
+   * The phase's time limit in milliseconds, counted like `elapsed_ms`; 0 when none.
+   */
+  uint64_t deadline_ms;
+  /**
+   * 1 for the first attempt.
+   */
+  uint32_t attempt;
+  /**
+   * The file (0-based) within a multi-file upload or a composite, of `item_count`.
+   */
+  uint32_t item_index;
+  uint32_t item_count;
+} kitsu_progress_event;
+
+/**
+ * `typedef int (*kitsu_event_cb)(const kitsu_progress_event *event, void *user_data);`
+ *
+ * Called on the calling thread, as ::kitsu_progress_cb: at every phase
+ * change, at most about 10 times a second while bytes move, and at least
+ * once a second in every phase. Return 0 to go on; any other value aborts
+ * (`KITSU_RESULT_ABORTED_BY_CALLBACK`).
+ */
+typedef int (*kitsu_event_cb)(const struct kitsu_progress_event *event, void *user_data);
+
+/**
+ * Per-call options of every transfer, versioned by `struct_size`. Start from
+ * `KITSU_TRANSFER_OPTIONS_INIT` (or zero the struct and set `struct_size =
+ * sizeof(kitsu_transfer_options)`): every field left zero means its default.
+ * The library reads only the fields that fit in `struct_size`, so a program
+ * built against an older header keeps working with a newer library.
+ */
+typedef struct kitsu_transfer_options {
+  /**
+   * `sizeof(kitsu_transfer_options)`; 0 is refused (`KITSU_RESULT_INVALID_PARAMETER`).
+   */
+  size_t struct_size;
+  /**
+   * Cancels the call from any thread; NULL for none. Borrowed for the call.
+   */
+  const struct kitsu_cancel_token *cancel;
+  /**
+   * Rich progress events; NULL for none.
+   */
+  kitsu_event_cb on_event;
+  /**
+   * Handed to `on_event`, never dereferenced by libkitsu.
+   */
+  void *event_user_data;
+} kitsu_transfer_options;
 
 /**
  * `typedef int (*kitsu_progress_cb)(uint64_t bytes_read, uint64_t total, void *user_data);`
@@ -344,18 +555,13 @@ KITSU_API kitsu_result kitsu_test_panic(void);
  * gazu `asset.import_assets_with_csv`: POST the CSV to
  * `import/csv/projects/{project_id}/assets` (part `file`); the answer is the list of assets.
  *
- * On success `*out_json` (when `out_json` is not NULL) receives the server's JSON answer,
- * freed with kitsu_string_free(). `progress` may be NULL; its `total` is the sum of the sizes
- * of the files sent.
- *
- * # Safety
- * `client` is a live client; string arguments are NULL or NUL-terminated;
- * path arrays hold their count of such strings; out pointers are NULL or writable.
+ * An upload: see "Transfers" and "Uploads" in the contract at the top.
  */
 KITSU_API
 kitsu_result kitsu_asset_import_assets_with_csv(const struct kitsu_client *client,
                                                 const char *project_id,
                                                 const char *csv_path,
+                                                const struct kitsu_transfer_options *transfer,
                                                 kitsu_progress_cb progress,
                                                 void *user_data,
                                                 char **out_json);
@@ -364,29 +570,44 @@ kitsu_result kitsu_asset_import_assets_with_csv(const struct kitsu_client *clien
  * gazu `asset.export_assets_with_csv`: GET `export/csv/projects/{project_id}/assets.csv`.
  * Options: `episode`, `assigned_to` (ids), sent as `episode_id` and `assigned_to`.
  *
- * Downloads atomically to `target_path` as kitsu_client_download() does: nothing partial and
- * no error answer ever lands at the target, and a file already there is kept on any failure. A
- * 202 "still processing" is waited out. `progress` may be NULL.
- *
- * # Safety
- * `client` is a live client; string arguments are NULL or NUL-terminated;
- * path arrays hold their count of such strings; out pointers are NULL or writable.
+ * A download: see "Transfers" and "Downloads" in the contract at the top.
  */
 KITSU_API
 kitsu_result kitsu_asset_export_assets_with_csv(const struct kitsu_client *client,
                                                 const char *project_id,
                                                 const char *target_path,
                                                 const char *options_json,
+                                                const struct kitsu_transfer_options *transfer,
                                                 kitsu_progress_cb progress,
                                                 void *user_data);
+
+/**
+ * Creates a token (not cancelled). On success `*out` receives it, to be
+ * freed with kitsu_cancel_token_free().
+ */
+KITSU_API kitsu_result kitsu_cancel_token_new(struct kitsu_cancel_token **out);
+
+/**
+ * Cancels every call using the token, now and later. Safe from any thread at
+ * any time, also before a call starts and after it ended.
+ */
+KITSU_API kitsu_result kitsu_cancel_token_cancel(const struct kitsu_cancel_token *token);
+
+/**
+ * 1 if the token was cancelled, 0 if not (or if `token` is NULL). Safe from any thread.
+ */
+KITSU_API int kitsu_cancel_token_is_cancelled(const struct kitsu_cancel_token *token);
+
+/**
+ * Frees the token. NULL is a no-op. Calls still using it keep their own
+ * reference, but free it only once every call given it has returned.
+ */
+KITSU_API void kitsu_cancel_token_free(struct kitsu_cancel_token *token);
 
 /**
  * Creates a client for `host`, written as users write it:
  * `"https://kitsu.example.com/api"`. Nothing is sent yet. On success `*out`
  * receives the client, to be freed with `kitsu_client_free`.
- *
- * # Safety
- * `host` is a NUL-terminated string; `out` is valid for a write.
  */
 KITSU_API kitsu_result kitsu_client_new(const char *host, struct kitsu_client **out);
 
@@ -394,9 +615,6 @@ KITSU_API kitsu_result kitsu_client_new(const char *host, struct kitsu_client **
  * Frees a client: closes its connections and stops and joins every thread
  * it started, so a plugin can be unloaded afterwards. NULL is a no-op.
  * Call it once, after every other call on this client has returned.
- *
- * # Safety
- * `client` is NULL or a pointer from `kitsu_client_new` not yet freed.
  */
 KITSU_API void kitsu_client_free(struct kitsu_client *client);
 
@@ -406,10 +624,6 @@ KITSU_API void kitsu_client_free(struct kitsu_client *client);
  * answer (user, organisation, tokens), to be freed with `kitsu_string_free`.
  * A wrong password gives `KITSU_RESULT_AUTH_FAILED` with the server's
  * message. Note that Zou locks an account for a minute after 5 wrong passwords.
- *
- * # Safety
- * `client` is valid; `email` and `password` are NUL-terminated strings;
- * `out_json` is NULL or valid for a write.
  */
 KITSU_API
 kitsu_result kitsu_client_log_in(const struct kitsu_client *client,
@@ -421,9 +635,6 @@ kitsu_result kitsu_client_log_in(const struct kitsu_client *client,
  * Logs out (GET `auth/logout`) and forgets the tokens. The tokens are
  * forgotten even when the server refuses; only a failure to reach the
  * server is reported.
- *
- * # Safety
- * `client` is valid.
  */
 KITSU_API kitsu_result kitsu_client_log_out(const struct kitsu_client *client);
 
@@ -431,9 +642,6 @@ KITSU_API kitsu_result kitsu_client_log_out(const struct kitsu_client *client);
  * Sets the tokens directly, as gazu's `set_token` does (for example tokens
  * kept from an earlier session). `refresh` may be NULL: without it an
  * expired access token cannot be renewed. `access` may be NULL to forget it.
- *
- * # Safety
- * `client` is valid; `access` and `refresh` are NULL or NUL-terminated.
  */
 KITSU_API
 kitsu_result kitsu_client_set_tokens(const struct kitsu_client *client,
@@ -443,9 +651,6 @@ kitsu_result kitsu_client_set_tokens(const struct kitsu_client *client,
 /**
  * Turns TLS certificate verification on (non-zero, the default) or off
  * (0: only for test servers; anyone on the path can then read the traffic).
- *
- * # Safety
- * `client` is valid.
  */
 KITSU_API kitsu_result kitsu_client_set_tls_verify(const struct kitsu_client *client, int verify);
 
@@ -454,9 +659,6 @@ KITSU_API kitsu_result kitsu_client_set_tls_verify(const struct kitsu_client *cl
  * and Mozilla's roots (for a studio's own CA). NULL removes the bundle.
  * A missing file gives `KITSU_RESULT_FILE_NOT_FOUND`, a file with no PEM
  * certificate `KITSU_RESULT_INVALID_PARAMETER`.
- *
- * # Safety
- * `client` is valid; `pem_path` is NULL or NUL-terminated.
  */
 KITSU_API
 kitsu_result kitsu_client_set_ca_bundle(const struct kitsu_client *client,
@@ -464,9 +666,6 @@ kitsu_result kitsu_client_set_ca_bundle(const struct kitsu_client *client,
 
 /**
  * Seconds allowed to set up a connection (TCP and TLS). Default 30; at least 1.
- *
- * # Safety
- * `client` is valid.
  */
 KITSU_API
 kitsu_result kitsu_client_set_connect_timeout(const struct kitsu_client *client,
@@ -476,9 +675,6 @@ kitsu_result kitsu_client_set_connect_timeout(const struct kitsu_client *client,
  * Seconds without a byte moving (either way, answer awaited included) after
  * which a transfer fails with `KITSU_RESULT_STALLED`. Default 60; at least 1.
  * There is no total timeout: a large transfer is never killed by a clock.
- *
- * # Safety
- * `client` is valid.
  */
 KITSU_API
 kitsu_result kitsu_client_set_stall_timeout(const struct kitsu_client *client,
@@ -488,9 +684,6 @@ kitsu_result kitsu_client_set_stall_timeout(const struct kitsu_client *client,
  * Seconds a download waits out 202 "preview still processing" answers
  * (honouring `Retry-After`) before `KITSU_RESULT_PROCESSING_TIMEOUT`.
  * Default 60, as gazu; 0 fails at the first 202.
- *
- * # Safety
- * `client` is valid.
  */
 KITSU_API
 kitsu_result kitsu_client_set_processing_timeout(const struct kitsu_client *client,
@@ -504,15 +697,12 @@ kitsu_result kitsu_client_set_processing_timeout(const struct kitsu_client *clie
  * a file already at `target_path` is left untouched; an error answer is
  * never written anywhere. A 202 "preview still processing" answer is waited
  * out (see `kitsu_client_set_processing_timeout`). `progress` may be NULL.
- *
- * # Safety
- * `client` is valid; `path` and `target_path` are NUL-terminated;
- * `progress`, when not NULL, may be called with `user_data` during the call.
  */
 KITSU_API
 kitsu_result kitsu_client_download(const struct kitsu_client *client,
                                    const char *path,
                                    const char *target_path,
+                                   const struct kitsu_transfer_options *transfer,
                                    kitsu_progress_cb progress,
                                    void *user_data);
 
@@ -521,13 +711,11 @@ kitsu_result kitsu_client_download(const struct kitsu_client *client,
  * `*out_data` and `*out_len` receive the bytes, to be freed with
  * `kitsu_bytes_free(*out_data, *out_len)`. Same status handling, 202 wait
  * and progress contract as `kitsu_client_download`.
- *
- * # Safety
- * `client` is valid; `path` is NUL-terminated; `out_data` and `out_len` are valid for a write.
  */
 KITSU_API
 kitsu_result kitsu_client_get_bytes(const struct kitsu_client *client,
                                     const char *path,
+                                    const struct kitsu_transfer_options *transfer,
                                     kitsu_progress_cb progress,
                                     void *user_data,
                                     uint8_t **out_data,
@@ -544,11 +732,6 @@ kitsu_result kitsu_client_get_bytes(const struct kitsu_client *client,
  * file sizes. On success `*out_json` (when not NULL) receives the server's
  * JSON answer, freed with `kitsu_string_free`. A 2xx answer carrying an
  * error message gives `KITSU_RESULT_UPLOAD_FAILED`.
- *
- * # Safety
- * `client` is valid; `path` is NUL-terminated; `file_paths` holds
- * `file_count` NUL-terminated strings; `form_json` is NULL or NUL-terminated;
- * `out_json` is NULL or valid for a write.
  */
 KITSU_API
 kitsu_result kitsu_client_upload(const struct kitsu_client *client,
@@ -556,6 +739,7 @@ kitsu_result kitsu_client_upload(const struct kitsu_client *client,
                                  const char *const *file_paths,
                                  size_t file_count,
                                  const char *form_json,
+                                 const struct kitsu_transfer_options *transfer,
                                  kitsu_progress_cb progress,
                                  void *user_data,
                                  char **out_json);
@@ -563,9 +747,6 @@ kitsu_result kitsu_client_upload(const struct kitsu_client *client,
 /**
  * GET `path`; on success `*out_json` receives the answer's text (`null`
  * for an empty body), freed with `kitsu_string_free`. Reaches any Zou route.
- *
- * # Safety
- * `client` is valid; `path` is NUL-terminated; `out_json` is valid for a write.
  */
 KITSU_API
 kitsu_result kitsu_client_get(const struct kitsu_client *client,
@@ -575,10 +756,6 @@ kitsu_result kitsu_client_get(const struct kitsu_client *client,
 /**
  * POST `json_body` (a JSON text, or NULL for no body) to `path`; on success
  * `*out_json` receives the answer's text, freed with `kitsu_string_free`.
- *
- * # Safety
- * `client` is valid; `path` is NUL-terminated; `json_body` is NULL or
- * NUL-terminated; `out_json` is valid for a write.
  */
 KITSU_API
 kitsu_result kitsu_client_post(const struct kitsu_client *client,
@@ -589,9 +766,6 @@ kitsu_result kitsu_client_post(const struct kitsu_client *client,
 /**
  * PUT `json_body` (a JSON text, or NULL for no body) to `path`; on success
  * `*out_json` receives the answer's text, freed with `kitsu_string_free`.
- *
- * # Safety
- * As `kitsu_client_post`.
  */
 KITSU_API
 kitsu_result kitsu_client_put(const struct kitsu_client *client,
@@ -602,9 +776,6 @@ kitsu_result kitsu_client_put(const struct kitsu_client *client,
 /**
  * DELETE `path`; on success `*out_json` receives the answer's text
  * (`null` for an empty body), freed with `kitsu_string_free`.
- *
- * # Safety
- * `client` is valid; `path` is NUL-terminated; `out_json` is valid for a write.
  */
 KITSU_API
 kitsu_result kitsu_client_delete(const struct kitsu_client *client,
@@ -615,18 +786,13 @@ kitsu_result kitsu_client_delete(const struct kitsu_client *client,
  * gazu `files.upload_working_file`: POST the file to
  * `data/working-files/{working_file_id}/file` (part `file`); the answer is the working file.
  *
- * On success `*out_json` (when `out_json` is not NULL) receives the server's JSON answer,
- * freed with kitsu_string_free(). `progress` may be NULL; its `total` is the sum of the sizes
- * of the files sent.
- *
- * # Safety
- * `client` is a live client; string arguments are NULL or NUL-terminated;
- * path arrays hold their count of such strings; out pointers are NULL or writable.
+ * An upload: see "Transfers" and "Uploads" in the contract at the top.
  */
 KITSU_API
 kitsu_result kitsu_files_upload_working_file(const struct kitsu_client *client,
                                              const char *working_file_id,
                                              const char *file_path,
+                                             const struct kitsu_transfer_options *transfer,
                                              kitsu_progress_cb progress,
                                              void *user_data,
                                              char **out_json);
@@ -637,18 +803,13 @@ kitsu_result kitsu_files_upload_working_file(const struct kitsu_client *client,
  * ...}`. Zou answers 400 for a file that is not a readable picture. Zou races on concurrent
  * uploads for one entity: do not upload two avatars of the same person at once.
  *
- * On success `*out_json` (when `out_json` is not NULL) receives the server's JSON answer,
- * freed with kitsu_string_free(). `progress` may be NULL; its `total` is the sum of the sizes
- * of the files sent.
- *
- * # Safety
- * `client` is a live client; string arguments are NULL or NUL-terminated;
- * path arrays hold their count of such strings; out pointers are NULL or writable.
+ * An upload: see "Transfers" and "Uploads" in the contract at the top.
  */
 KITSU_API
 kitsu_result kitsu_files_upload_person_avatar(const struct kitsu_client *client,
                                               const char *person_id,
                                               const char *file_path,
+                                              const struct kitsu_transfer_options *transfer,
                                               kitsu_progress_cb progress,
                                               void *user_data,
                                               char **out_json);
@@ -659,18 +820,13 @@ kitsu_result kitsu_files_upload_person_avatar(const struct kitsu_client *client,
  * ...}`. Zou answers 400 for a file that is not a readable picture. Zou races on concurrent
  * uploads for one entity: do not upload two avatars of the same project at once.
  *
- * On success `*out_json` (when `out_json` is not NULL) receives the server's JSON answer,
- * freed with kitsu_string_free(). `progress` may be NULL; its `total` is the sum of the sizes
- * of the files sent.
- *
- * # Safety
- * `client` is a live client; string arguments are NULL or NUL-terminated;
- * path arrays hold their count of such strings; out pointers are NULL or writable.
+ * An upload: see "Transfers" and "Uploads" in the contract at the top.
  */
 KITSU_API
 kitsu_result kitsu_files_upload_project_avatar(const struct kitsu_client *client,
                                                const char *project_id,
                                                const char *file_path,
+                                               const struct kitsu_transfer_options *transfer,
                                                kitsu_progress_cb progress,
                                                void *user_data,
                                                char **out_json);
@@ -682,18 +838,13 @@ kitsu_result kitsu_files_upload_project_avatar(const struct kitsu_client *client
  * races on concurrent uploads for one entity: do not upload two avatars of the same
  * organisation at once.
  *
- * On success `*out_json` (when `out_json` is not NULL) receives the server's JSON answer,
- * freed with kitsu_string_free(). `progress` may be NULL; its `total` is the sum of the sizes
- * of the files sent.
- *
- * # Safety
- * `client` is a live client; string arguments are NULL or NUL-terminated;
- * path arrays hold their count of such strings; out pointers are NULL or writable.
+ * An upload: see "Transfers" and "Uploads" in the contract at the top.
  */
 KITSU_API
 kitsu_result kitsu_files_upload_organisation_avatar(const struct kitsu_client *client,
                                                     const char *organisation_id,
                                                     const char *file_path,
+                                                    const struct kitsu_transfer_options *transfer,
                                                     kitsu_progress_cb progress,
                                                     void *user_data,
                                                     char **out_json);
@@ -703,18 +854,13 @@ kitsu_result kitsu_files_upload_organisation_avatar(const struct kitsu_client *c
  * writes to the server-given path when no target is given; here `target_path` is required, so
  * a server-given path never decides where a file lands.
  *
- * Downloads atomically to `target_path` as kitsu_client_download() does: nothing partial and
- * no error answer ever lands at the target, and a file already there is kept on any failure. A
- * 202 "still processing" is waited out. `progress` may be NULL.
- *
- * # Safety
- * `client` is a live client; string arguments are NULL or NUL-terminated;
- * path arrays hold their count of such strings; out pointers are NULL or writable.
+ * A download: see "Transfers" and "Downloads" in the contract at the top.
  */
 KITSU_API
 kitsu_result kitsu_files_download_working_file(const struct kitsu_client *client,
                                                const char *working_file_id,
                                                const char *target_path,
+                                               const struct kitsu_transfer_options *transfer,
                                                kitsu_progress_cb progress,
                                                void *user_data);
 
@@ -724,18 +870,13 @@ kitsu_result kitsu_files_download_working_file(const struct kitsu_client *client
  * `pictures/originals/preview-files/{id}.{extension}` otherwise. A preview with no file yet
  * gives KITSU_RESULT_INVALID_RESPONSE.
  *
- * Downloads atomically to `target_path` as kitsu_client_download() does: nothing partial and
- * no error answer ever lands at the target, and a file already there is kept on any failure. A
- * 202 "still processing" is waited out. `progress` may be NULL.
- *
- * # Safety
- * `client` is a live client; string arguments are NULL or NUL-terminated;
- * path arrays hold their count of such strings; out pointers are NULL or writable.
+ * A download: see "Transfers" and "Downloads" in the contract at the top.
  */
 KITSU_API
 kitsu_result kitsu_files_download_preview_file(const struct kitsu_client *client,
                                                const char *preview_file_id,
                                                const char *target_path,
+                                               const struct kitsu_transfer_options *transfer,
                                                kitsu_progress_cb progress,
                                                void *user_data);
 
@@ -743,18 +884,13 @@ kitsu_result kitsu_files_download_preview_file(const struct kitsu_client *client
  * gazu `files.download_preview_file_thumbnail`: GET
  * `pictures/thumbnails/preview-files/{preview_file_id}.png`.
  *
- * Downloads atomically to `target_path` as kitsu_client_download() does: nothing partial and
- * no error answer ever lands at the target, and a file already there is kept on any failure. A
- * 202 "still processing" is waited out. `progress` may be NULL.
- *
- * # Safety
- * `client` is a live client; string arguments are NULL or NUL-terminated;
- * path arrays hold their count of such strings; out pointers are NULL or writable.
+ * A download: see "Transfers" and "Downloads" in the contract at the top.
  */
 KITSU_API
 kitsu_result kitsu_files_download_preview_file_thumbnail(const struct kitsu_client *client,
                                                          const char *preview_file_id,
                                                          const char *target_path,
+                                                         const struct kitsu_transfer_options *transfer,
                                                          kitsu_progress_cb progress,
                                                          void *user_data);
 
@@ -763,18 +899,13 @@ kitsu_result kitsu_files_download_preview_file_thumbnail(const struct kitsu_clie
  * `pictures/originals/preview-files/{preview_file_id}.png`, the full-size picture (for a
  * movie, a full-size frame).
  *
- * Downloads atomically to `target_path` as kitsu_client_download() does: nothing partial and
- * no error answer ever lands at the target, and a file already there is kept on any failure. A
- * 202 "still processing" is waited out. `progress` may be NULL.
- *
- * # Safety
- * `client` is a live client; string arguments are NULL or NUL-terminated;
- * path arrays hold their count of such strings; out pointers are NULL or writable.
+ * A download: see "Transfers" and "Downloads" in the contract at the top.
  */
 KITSU_API
 kitsu_result kitsu_files_download_preview_file_cover(const struct kitsu_client *client,
                                                      const char *preview_file_id,
                                                      const char *target_path,
+                                                     const struct kitsu_transfer_options *transfer,
                                                      kitsu_progress_cb progress,
                                                      void *user_data);
 
@@ -783,18 +914,13 @@ kitsu_result kitsu_files_download_preview_file_cover(const struct kitsu_client *
  * `movies/originals/preview-files/{preview_file_id}.mp4` (Zou serves every movie as .mp4, so
  * the record is not read first).
  *
- * Downloads atomically to `target_path` as kitsu_client_download() does: nothing partial and
- * no error answer ever lands at the target, and a file already there is kept on any failure. A
- * 202 "still processing" is waited out. `progress` may be NULL.
- *
- * # Safety
- * `client` is a live client; string arguments are NULL or NUL-terminated;
- * path arrays hold their count of such strings; out pointers are NULL or writable.
+ * A download: see "Transfers" and "Downloads" in the contract at the top.
  */
 KITSU_API
 kitsu_result kitsu_files_download_preview_movie(const struct kitsu_client *client,
                                                 const char *preview_file_id,
                                                 const char *target_path,
+                                                const struct kitsu_transfer_options *transfer,
                                                 kitsu_progress_cb progress,
                                                 void *user_data);
 
@@ -802,18 +928,13 @@ kitsu_result kitsu_files_download_preview_movie(const struct kitsu_client *clien
  * gazu `files.download_preview_lowdef_movie`: GET
  * `movies/low/preview-files/{preview_file_id}.mp4`.
  *
- * Downloads atomically to `target_path` as kitsu_client_download() does: nothing partial and
- * no error answer ever lands at the target, and a file already there is kept on any failure. A
- * 202 "still processing" is waited out. `progress` may be NULL.
- *
- * # Safety
- * `client` is a live client; string arguments are NULL or NUL-terminated;
- * path arrays hold their count of such strings; out pointers are NULL or writable.
+ * A download: see "Transfers" and "Downloads" in the contract at the top.
  */
 KITSU_API
 kitsu_result kitsu_files_download_preview_lowdef_movie(const struct kitsu_client *client,
                                                        const char *preview_file_id,
                                                        const char *target_path,
+                                                       const struct kitsu_transfer_options *transfer,
                                                        kitsu_progress_cb progress,
                                                        void *user_data);
 
@@ -821,18 +942,13 @@ kitsu_result kitsu_files_download_preview_lowdef_movie(const struct kitsu_client
  * gazu `files.download_attachment_file`: GET `data/attachment-files/{id}/file/{name}` after
  * reading the record for its name (percent-encoded here; gazu leaves it raw).
  *
- * Downloads atomically to `target_path` as kitsu_client_download() does: nothing partial and
- * no error answer ever lands at the target, and a file already there is kept on any failure. A
- * 202 "still processing" is waited out. `progress` may be NULL.
- *
- * # Safety
- * `client` is a live client; string arguments are NULL or NUL-terminated;
- * path arrays hold their count of such strings; out pointers are NULL or writable.
+ * A download: see "Transfers" and "Downloads" in the contract at the top.
  */
 KITSU_API
 kitsu_result kitsu_files_download_attachment_file(const struct kitsu_client *client,
                                                   const char *attachment_file_id,
                                                   const char *target_path,
+                                                  const struct kitsu_transfer_options *transfer,
                                                   kitsu_progress_cb progress,
                                                   void *user_data);
 
@@ -841,54 +957,39 @@ kitsu_result kitsu_files_download_attachment_file(const struct kitsu_client *cli
  * `pictures/thumbnails/attachment-files/{attachment_file_id}.png`. Zou makes these only for
  * picture attachments of chat messages; comment attachments give KITSU_RESULT_NOT_FOUND.
  *
- * Downloads atomically to `target_path` as kitsu_client_download() does: nothing partial and
- * no error answer ever lands at the target, and a file already there is kept on any failure. A
- * 202 "still processing" is waited out. `progress` may be NULL.
- *
- * # Safety
- * `client` is a live client; string arguments are NULL or NUL-terminated;
- * path arrays hold their count of such strings; out pointers are NULL or writable.
+ * A download: see "Transfers" and "Downloads" in the contract at the top.
  */
 KITSU_API
 kitsu_result kitsu_files_download_attachment_thumbnail(const struct kitsu_client *client,
                                                        const char *attachment_file_id,
                                                        const char *target_path,
+                                                       const struct kitsu_transfer_options *transfer,
                                                        kitsu_progress_cb progress,
                                                        void *user_data);
 
 /**
  * gazu `files.download_person_avatar`: GET `pictures/thumbnails/persons/{person_id}.png`.
  *
- * Downloads atomically to `target_path` as kitsu_client_download() does: nothing partial and
- * no error answer ever lands at the target, and a file already there is kept on any failure. A
- * 202 "still processing" is waited out. `progress` may be NULL.
- *
- * # Safety
- * `client` is a live client; string arguments are NULL or NUL-terminated;
- * path arrays hold their count of such strings; out pointers are NULL or writable.
+ * A download: see "Transfers" and "Downloads" in the contract at the top.
  */
 KITSU_API
 kitsu_result kitsu_files_download_person_avatar(const struct kitsu_client *client,
                                                 const char *person_id,
                                                 const char *target_path,
+                                                const struct kitsu_transfer_options *transfer,
                                                 kitsu_progress_cb progress,
                                                 void *user_data);
 
 /**
  * gazu `files.download_project_avatar`: GET `pictures/thumbnails/projects/{project_id}.png`.
  *
- * Downloads atomically to `target_path` as kitsu_client_download() does: nothing partial and
- * no error answer ever lands at the target, and a file already there is kept on any failure. A
- * 202 "still processing" is waited out. `progress` may be NULL.
- *
- * # Safety
- * `client` is a live client; string arguments are NULL or NUL-terminated;
- * path arrays hold their count of such strings; out pointers are NULL or writable.
+ * A download: see "Transfers" and "Downloads" in the contract at the top.
  */
 KITSU_API
 kitsu_result kitsu_files_download_project_avatar(const struct kitsu_client *client,
                                                  const char *project_id,
                                                  const char *target_path,
+                                                 const struct kitsu_transfer_options *transfer,
                                                  kitsu_progress_cb progress,
                                                  void *user_data);
 
@@ -896,18 +997,13 @@ kitsu_result kitsu_files_download_project_avatar(const struct kitsu_client *clie
  * gazu `files.download_organisation_avatar`: GET
  * `pictures/thumbnails/organisations/{organisation_id}.png`.
  *
- * Downloads atomically to `target_path` as kitsu_client_download() does: nothing partial and
- * no error answer ever lands at the target, and a file already there is kept on any failure. A
- * 202 "still processing" is waited out. `progress` may be NULL.
- *
- * # Safety
- * `client` is a live client; string arguments are NULL or NUL-terminated;
- * path arrays hold their count of such strings; out pointers are NULL or writable.
+ * A download: see "Transfers" and "Downloads" in the contract at the top.
  */
 KITSU_API
 kitsu_result kitsu_files_download_organisation_avatar(const struct kitsu_client *client,
                                                       const char *organisation_id,
                                                       const char *target_path,
+                                                      const struct kitsu_transfer_options *transfer,
                                                       kitsu_progress_cb progress,
                                                       void *user_data);
 
@@ -916,19 +1012,14 @@ kitsu_result kitsu_files_download_organisation_avatar(const struct kitsu_client 
  * `actions/preview-files/{preview_file_id}/extract-frame?frame_number=N`, a PNG of that frame
  * of a movie preview, made anew by the server.
  *
- * Downloads atomically to `target_path` as kitsu_client_download() does: nothing partial and
- * no error answer ever lands at the target, and a file already there is kept on any failure. A
- * 202 "still processing" is waited out. `progress` may be NULL.
- *
- * # Safety
- * `client` is a live client; string arguments are NULL or NUL-terminated;
- * path arrays hold their count of such strings; out pointers are NULL or writable.
+ * A download: see "Transfers" and "Downloads" in the contract at the top.
  */
 KITSU_API
 kitsu_result kitsu_files_extract_frame_from_preview(const struct kitsu_client *client,
                                                     const char *preview_file_id,
                                                     uint32_t frame_number,
                                                     const char *target_path,
+                                                    const struct kitsu_transfer_options *transfer,
                                                     kitsu_progress_cb progress,
                                                     void *user_data);
 
@@ -937,18 +1028,13 @@ kitsu_result kitsu_files_extract_frame_from_preview(const struct kitsu_client *c
  * `actions/preview-files/{preview_file_id}/extract-tile`, a PNG tile of a movie preview's
  * frames.
  *
- * Downloads atomically to `target_path` as kitsu_client_download() does: nothing partial and
- * no error answer ever lands at the target, and a file already there is kept on any failure. A
- * 202 "still processing" is waited out. `progress` may be NULL.
- *
- * # Safety
- * `client` is a live client; string arguments are NULL or NUL-terminated;
- * path arrays hold their count of such strings; out pointers are NULL or writable.
+ * A download: see "Transfers" and "Downloads" in the contract at the top.
  */
 KITSU_API
 kitsu_result kitsu_files_extract_tile_from_preview(const struct kitsu_client *client,
                                                    const char *preview_file_id,
                                                    const char *target_path,
+                                                   const struct kitsu_transfer_options *transfer,
                                                    kitsu_progress_cb progress,
                                                    void *user_data);
 
@@ -956,10 +1042,6 @@ kitsu_result kitsu_files_extract_tile_from_preview(const struct kitsu_client *cl
  * gazu `files.get_preview_file`: GET `data/preview-files/{preview_file_id}`.
  *
  * On success `*out_json` receives the answer as JSON text, freed with kitsu_string_free().
- *
- * # Safety
- * `client` is a live client; string arguments are NULL or NUL-terminated;
- * path arrays hold their count of such strings; out pointers are NULL or writable.
  */
 KITSU_API
 kitsu_result kitsu_files_get_preview_file(const struct kitsu_client *client,
@@ -973,10 +1055,6 @@ kitsu_result kitsu_files_get_preview_file(const struct kitsu_client *client,
  * (kitsu_files_update_project_file_tree()).
  *
  * On success `*out_json` receives the answer as JSON text, freed with kitsu_string_free().
- *
- * # Safety
- * `client` is a live client; string arguments are NULL or NUL-terminated;
- * path arrays hold their count of such strings; out pointers are NULL or writable.
  */
 KITSU_API
 kitsu_result kitsu_files_new_working_file(const struct kitsu_client *client,
@@ -988,10 +1066,6 @@ kitsu_result kitsu_files_new_working_file(const struct kitsu_client *client,
  * gazu `files.get_working_file`: GET `data/working-files/{working_file_id}`.
  *
  * On success `*out_json` receives the answer as JSON text, freed with kitsu_string_free().
- *
- * # Safety
- * `client` is a live client; string arguments are NULL or NUL-terminated;
- * path arrays hold their count of such strings; out pointers are NULL or writable.
  */
 KITSU_API
 kitsu_result kitsu_files_get_working_file(const struct kitsu_client *client,
@@ -1002,10 +1076,6 @@ kitsu_result kitsu_files_get_working_file(const struct kitsu_client *client,
  * gazu `files.get_attachment_file`: GET `data/attachment-files/{attachment_file_id}`.
  *
  * On success `*out_json` receives the answer as JSON text, freed with kitsu_string_free().
- *
- * # Safety
- * `client` is a live client; string arguments are NULL or NUL-terminated;
- * path arrays hold their count of such strings; out pointers are NULL or writable.
  */
 KITSU_API
 kitsu_result kitsu_files_get_attachment_file(const struct kitsu_client *client,
@@ -1017,10 +1087,6 @@ kitsu_result kitsu_files_get_attachment_file(const struct kitsu_client *client,
  * tree}`, `file_tree_json` being the tree (a JSON object); the answer is the project.
  *
  * On success `*out_json` receives the answer as JSON text, freed with kitsu_string_free().
- *
- * # Safety
- * `client` is a live client; string arguments are NULL or NUL-terminated;
- * path arrays hold their count of such strings; out pointers are NULL or writable.
  */
 KITSU_API
 kitsu_result kitsu_files_update_project_file_tree(const struct kitsu_client *client,
@@ -1031,18 +1097,13 @@ kitsu_result kitsu_files_update_project_file_tree(const struct kitsu_client *cli
 /**
  * gazu `person.set_avatar`: the same request as kitsu_files_upload_person_avatar().
  *
- * On success `*out_json` (when `out_json` is not NULL) receives the server's JSON answer,
- * freed with kitsu_string_free(). `progress` may be NULL; its `total` is the sum of the sizes
- * of the files sent.
- *
- * # Safety
- * `client` is a live client; string arguments are NULL or NUL-terminated;
- * path arrays hold their count of such strings; out pointers are NULL or writable.
+ * An upload: see "Transfers" and "Uploads" in the contract at the top.
  */
 KITSU_API
 kitsu_result kitsu_person_set_avatar(const struct kitsu_client *client,
                                      const char *person_id,
                                      const char *file_path,
+                                     const struct kitsu_transfer_options *transfer,
                                      kitsu_progress_cb progress,
                                      void *user_data,
                                      char **out_json);
@@ -1052,10 +1113,6 @@ kitsu_result kitsu_person_set_avatar(const struct kitsu_client *client,
  * match, or `null`.
  *
  * On success `*out_json` receives the answer as JSON text, freed with kitsu_string_free().
- *
- * # Safety
- * `client` is a live client; string arguments are NULL or NUL-terminated;
- * path arrays hold their count of such strings; out pointers are NULL or writable.
  */
 KITSU_API
 kitsu_result kitsu_person_get_person_by_email(const struct kitsu_client *client,
@@ -1066,37 +1123,27 @@ kitsu_result kitsu_person_get_person_by_email(const struct kitsu_client *client,
  * gazu `playlist.download_playlist_build`: GET
  * `data/playlists/{playlist_id}/jobs/{build_job_id}/build/mp4`, a built playlist movie.
  *
- * Downloads atomically to `target_path` as kitsu_client_download() does: nothing partial and
- * no error answer ever lands at the target, and a file already there is kept on any failure. A
- * 202 "still processing" is waited out. `progress` may be NULL.
- *
- * # Safety
- * `client` is a live client; string arguments are NULL or NUL-terminated;
- * path arrays hold their count of such strings; out pointers are NULL or writable.
+ * A download: see "Transfers" and "Downloads" in the contract at the top.
  */
 KITSU_API
 kitsu_result kitsu_playlist_download_playlist_build(const struct kitsu_client *client,
                                                     const char *playlist_id,
                                                     const char *build_job_id,
                                                     const char *target_path,
+                                                    const struct kitsu_transfer_options *transfer,
                                                     kitsu_progress_cb progress,
                                                     void *user_data);
 
 /**
  * gazu `playlist.download_playlist_zip`: GET `data/playlists/{playlist_id}/download/zip`.
  *
- * Downloads atomically to `target_path` as kitsu_client_download() does: nothing partial and
- * no error answer ever lands at the target, and a file already there is kept on any failure. A
- * 202 "still processing" is waited out. `progress` may be NULL.
- *
- * # Safety
- * `client` is a live client; string arguments are NULL or NUL-terminated;
- * path arrays hold their count of such strings; out pointers are NULL or writable.
+ * A download: see "Transfers" and "Downloads" in the contract at the top.
  */
 KITSU_API
 kitsu_result kitsu_playlist_download_playlist_zip(const struct kitsu_client *client,
                                                   const char *playlist_id,
                                                   const char *target_path,
+                                                  const struct kitsu_transfer_options *transfer,
                                                   kitsu_progress_cb progress,
                                                   void *user_data);
 
@@ -1105,10 +1152,6 @@ kitsu_result kitsu_playlist_download_playlist_zip(const struct kitsu_client *cli
  * `null`.
  *
  * On success `*out_json` receives the answer as JSON text, freed with kitsu_string_free().
- *
- * # Safety
- * `client` is a live client; string arguments are NULL or NUL-terminated;
- * path arrays hold their count of such strings; out pointers are NULL or writable.
  */
 KITSU_API
 kitsu_result kitsu_project_get_project_by_name(const struct kitsu_client *client,
@@ -1119,10 +1162,6 @@ kitsu_result kitsu_project_get_project_by_name(const struct kitsu_client *client
  * gazu `project.all_open_projects`: GET `data/projects/open`.
  *
  * On success `*out_json` receives the answer as JSON text, freed with kitsu_string_free().
- *
- * # Safety
- * `client` is a live client; string arguments are NULL or NUL-terminated;
- * path arrays hold their count of such strings; out pointers are NULL or writable.
  */
 KITSU_API
 kitsu_result kitsu_project_all_open_projects(const struct kitsu_client *client,
@@ -1132,18 +1171,13 @@ kitsu_result kitsu_project_all_open_projects(const struct kitsu_client *client,
  * gazu `shot.import_shots_with_csv`: POST the CSV to `import/csv/projects/{project_id}/shots`
  * (part `file`); the answer is the list of shots.
  *
- * On success `*out_json` (when `out_json` is not NULL) receives the server's JSON answer,
- * freed with kitsu_string_free(). `progress` may be NULL; its `total` is the sum of the sizes
- * of the files sent.
- *
- * # Safety
- * `client` is a live client; string arguments are NULL or NUL-terminated;
- * path arrays hold their count of such strings; out pointers are NULL or writable.
+ * An upload: see "Transfers" and "Uploads" in the contract at the top.
  */
 KITSU_API
 kitsu_result kitsu_shot_import_shots_with_csv(const struct kitsu_client *client,
                                               const char *project_id,
                                               const char *csv_path,
+                                              const struct kitsu_transfer_options *transfer,
                                               kitsu_progress_cb progress,
                                               void *user_data,
                                               char **out_json);
@@ -1152,19 +1186,14 @@ kitsu_result kitsu_shot_import_shots_with_csv(const struct kitsu_client *client,
  * gazu `shot.export_shots_with_csv`: GET `export/csv/projects/{project_id}/shots.csv`.
  * Options: `episode`, `assigned_to` (ids).
  *
- * Downloads atomically to `target_path` as kitsu_client_download() does: nothing partial and
- * no error answer ever lands at the target, and a file already there is kept on any failure. A
- * 202 "still processing" is waited out. `progress` may be NULL.
- *
- * # Safety
- * `client` is a live client; string arguments are NULL or NUL-terminated;
- * path arrays hold their count of such strings; out pointers are NULL or writable.
+ * A download: see "Transfers" and "Downloads" in the contract at the top.
  */
 KITSU_API
 kitsu_result kitsu_shot_export_shots_with_csv(const struct kitsu_client *client,
                                               const char *project_id,
                                               const char *target_path,
                                               const char *options_json,
+                                              const struct kitsu_transfer_options *transfer,
                                               kitsu_progress_cb progress,
                                               void *user_data);
 
@@ -1175,19 +1204,14 @@ kitsu_result kitsu_shot_export_shots_with_csv(const struct kitsu_client *client,
  * true). Zou picks the OTIO adapter from the file's extension. The answer is
  * `{"created_shots": [...], "updated_shots": [...]}`.
  *
- * On success `*out_json` (when `out_json` is not NULL) receives the server's JSON answer,
- * freed with kitsu_string_free(). `progress` may be NULL; its `total` is the sum of the sizes
- * of the files sent.
- *
- * # Safety
- * `client` is a live client; string arguments are NULL or NUL-terminated;
- * path arrays hold their count of such strings; out pointers are NULL or writable.
+ * An upload: see "Transfers" and "Uploads" in the contract at the top.
  */
 KITSU_API
 kitsu_result kitsu_shot_import_otio(const struct kitsu_client *client,
                                     const char *project_id,
                                     const char *otio_path,
                                     const char *options_json,
+                                    const struct kitsu_transfer_options *transfer,
                                     kitsu_progress_cb progress,
                                     void *user_data,
                                     char **out_json);
@@ -1199,19 +1223,14 @@ kitsu_result kitsu_shot_import_otio(const struct kitsu_client *client,
  * `processing` while Zou's job queue builds the variants. Zou refuses a second upload to one
  * preview file.
  *
- * On success `*out_json` (when `out_json` is not NULL) receives the server's JSON answer,
- * freed with kitsu_string_free(). `progress` may be NULL; its `total` is the sum of the sizes
- * of the files sent.
- *
- * # Safety
- * `client` is a live client; string arguments are NULL or NUL-terminated;
- * path arrays hold their count of such strings; out pointers are NULL or writable.
+ * An upload: see "Transfers" and "Uploads" in the contract at the top.
  */
 KITSU_API
 kitsu_result kitsu_task_upload_preview_file(const struct kitsu_client *client,
                                             const char *preview_file_id,
                                             const char *file_path,
                                             const char *options_json,
+                                            const struct kitsu_transfer_options *transfer,
                                             kitsu_progress_cb progress,
                                             void *user_data,
                                             char **out_json);
@@ -1224,13 +1243,7 @@ kitsu_result kitsu_task_upload_preview_file(const struct kitsu_client *client,
  * `checklist`, `links` (lists), `created_at`, `for_client` (sent only when true, as gazu
  * does). The answer is the comment.
  *
- * On success `*out_json` (when `out_json` is not NULL) receives the server's JSON answer,
- * freed with kitsu_string_free(). `progress` may be NULL; its `total` is the sum of the sizes
- * of the files sent.
- *
- * # Safety
- * `client` is a live client; string arguments are NULL or NUL-terminated;
- * path arrays hold their count of such strings; out pointers are NULL or writable.
+ * An upload: see "Transfers" and "Uploads" in the contract at the top.
  */
 KITSU_API
 kitsu_result kitsu_task_add_comment(const struct kitsu_client *client,
@@ -1239,6 +1252,7 @@ kitsu_result kitsu_task_add_comment(const struct kitsu_client *client,
                                     const char *const *attachment_paths,
                                     size_t attachment_count,
                                     const char *options_json,
+                                    const struct kitsu_transfer_options *transfer,
                                     kitsu_progress_cb progress,
                                     void *user_data,
                                     char **out_json);
@@ -1248,13 +1262,7 @@ kitsu_result kitsu_task_add_comment(const struct kitsu_client *client,
  * `actions/tasks/{task_id}/comments/{comment_id}/add-attachment` (parts `file`, `file-1`, ...
  * in the order given); at least one file. The answer is the list of attachment files.
  *
- * On success `*out_json` (when `out_json` is not NULL) receives the server's JSON answer,
- * freed with kitsu_string_free(). `progress` may be NULL; its `total` is the sum of the sizes
- * of the files sent.
- *
- * # Safety
- * `client` is a live client; string arguments are NULL or NUL-terminated;
- * path arrays hold their count of such strings; out pointers are NULL or writable.
+ * An upload: see "Transfers" and "Uploads" in the contract at the top.
  */
 KITSU_API
 kitsu_result kitsu_task_add_attachment_files_to_comment(const struct kitsu_client *client,
@@ -1262,6 +1270,7 @@ kitsu_result kitsu_task_add_attachment_files_to_comment(const struct kitsu_clien
                                                         const char *comment_id,
                                                         const char *const *file_paths,
                                                         size_t file_count,
+                                                        const struct kitsu_transfer_options *transfer,
                                                         kitsu_progress_cb progress,
                                                         void *user_data,
                                                         char **out_json);
@@ -1275,18 +1284,13 @@ kitsu_result kitsu_task_add_attachment_files_to_comment(const struct kitsu_clien
  * `preview_file-{x}-{y}`. Unlike gazu, those local paths are not sent to the server. The
  * answer is the list of comments.
  *
- * On success `*out_json` (when `out_json` is not NULL) receives the server's JSON answer,
- * freed with kitsu_string_free(). `progress` may be NULL; its `total` is the sum of the sizes
- * of the files sent.
- *
- * # Safety
- * `client` is a live client; string arguments are NULL or NUL-terminated;
- * path arrays hold their count of such strings; out pointers are NULL or writable.
+ * An upload: see "Transfers" and "Uploads" in the contract at the top.
  */
 KITSU_API
 kitsu_result kitsu_task_batch_comments(const struct kitsu_client *client,
                                        const char *task_id,
                                        const char *comments_json,
+                                       const struct kitsu_transfer_options *transfer,
                                        kitsu_progress_cb progress,
                                        void *user_data,
                                        char **out_json);
@@ -1299,18 +1303,13 @@ kitsu_result kitsu_task_batch_comments(const struct kitsu_client *client,
  * its `preview_files` its previews, in one progress stream. The answer is the list of
  * comments.
  *
- * On success `*out_json` (when `out_json` is not NULL) receives the server's JSON answer,
- * freed with kitsu_string_free(). `progress` may be NULL; its `total` is the sum of the sizes
- * of the files sent.
- *
- * # Safety
- * `client` is a live client; string arguments are NULL or NUL-terminated;
- * path arrays hold their count of such strings; out pointers are NULL or writable.
+ * An upload: see "Transfers" and "Uploads" in the contract at the top.
  */
 KITSU_API
 kitsu_result kitsu_task_create_multiple_comments(const struct kitsu_client *client,
                                                  const char *project_id,
                                                  const char *comments_json,
+                                                 const struct kitsu_transfer_options *transfer,
                                                  kitsu_progress_cb progress,
                                                  void *user_data,
                                                  char **out_json);
@@ -1322,13 +1321,7 @@ kitsu_result kitsu_task_create_multiple_comments(const struct kitsu_client *clie
  * `no_job` (false). The file is checked before anything is created. The answer is the preview
  * file.
  *
- * On success `*out_json` (when `out_json` is not NULL) receives the server's JSON answer,
- * freed with kitsu_string_free(). `progress` may be NULL; its `total` is the sum of the sizes
- * of the files sent.
- *
- * # Safety
- * `client` is a live client; string arguments are NULL or NUL-terminated;
- * path arrays hold their count of such strings; out pointers are NULL or writable.
+ * An upload: see "Transfers" and "Uploads" in the contract at the top.
  */
 KITSU_API
 kitsu_result kitsu_task_add_preview(const struct kitsu_client *client,
@@ -1336,6 +1329,7 @@ kitsu_result kitsu_task_add_preview(const struct kitsu_client *client,
                                     const char *comment_id,
                                     const char *preview_file_path,
                                     const char *options_json,
+                                    const struct kitsu_transfer_options *transfer,
                                     kitsu_progress_cb progress,
                                     void *user_data,
                                     char **out_json);
@@ -1346,13 +1340,7 @@ kitsu_result kitsu_task_add_preview(const struct kitsu_client *client,
  * uploads the file to it, with one progress stream. Options: `normalize_movie` (true),
  * `no_job` (false). The answer is the new preview file.
  *
- * On success `*out_json` (when `out_json` is not NULL) receives the server's JSON answer,
- * freed with kitsu_string_free(). `progress` may be NULL; its `total` is the sum of the sizes
- * of the files sent.
- *
- * # Safety
- * `client` is a live client; string arguments are NULL or NUL-terminated;
- * path arrays hold their count of such strings; out pointers are NULL or writable.
+ * An upload: see "Transfers" and "Uploads" in the contract at the top.
  */
 KITSU_API
 kitsu_result kitsu_task_add_extra_preview(const struct kitsu_client *client,
@@ -1361,6 +1349,7 @@ kitsu_result kitsu_task_add_extra_preview(const struct kitsu_client *client,
                                           const char *preview_file_id,
                                           const char *preview_file_path,
                                           const char *options_json,
+                                          const struct kitsu_transfer_options *transfer,
                                           kitsu_progress_cb progress,
                                           void *user_data,
                                           char **out_json);
@@ -1373,13 +1362,7 @@ kitsu_result kitsu_task_add_extra_preview(const struct kitsu_client *client,
  * `set_thumbnail`, and `no_job` (which gazu forgets to pass on). The answer is `{"comment":
  * ..., "preview_file": ...}`. As in gazu, a failure after the comment leaves the comment.
  *
- * On success `*out_json` (when `out_json` is not NULL) receives the server's JSON answer,
- * freed with kitsu_string_free(). `progress` may be NULL; its `total` is the sum of the sizes
- * of the files sent.
- *
- * # Safety
- * `client` is a live client; string arguments are NULL or NUL-terminated;
- * path arrays hold their count of such strings; out pointers are NULL or writable.
+ * An upload: see "Transfers" and "Uploads" in the contract at the top.
  */
 KITSU_API
 kitsu_result kitsu_task_publish_preview(const struct kitsu_client *client,
@@ -1389,6 +1372,7 @@ kitsu_result kitsu_task_publish_preview(const struct kitsu_client *client,
                                         const char *const *attachment_paths,
                                         size_t attachment_count,
                                         const char *options_json,
+                                        const struct kitsu_transfer_options *transfer,
                                         kitsu_progress_cb progress,
                                         void *user_data,
                                         char **out_json);
@@ -1399,10 +1383,6 @@ kitsu_result kitsu_task_publish_preview(const struct kitsu_client *client,
  * to (option `revision`).
  *
  * On success `*out_json` receives the answer as JSON text, freed with kitsu_string_free().
- *
- * # Safety
- * `client` is a live client; string arguments are NULL or NUL-terminated;
- * path arrays hold their count of such strings; out pointers are NULL or writable.
  */
 KITSU_API
 kitsu_result kitsu_task_create_preview(const struct kitsu_client *client,
@@ -1416,10 +1396,6 @@ kitsu_result kitsu_task_create_preview(const struct kitsu_client *client,
  * `task_type`, `episode` (ids).
  *
  * On success `*out_json` receives the answer as JSON text, freed with kitsu_string_free().
- *
- * # Safety
- * `client` is a live client; string arguments are NULL or NUL-terminated;
- * path arrays hold their count of such strings; out pointers are NULL or writable.
  */
 KITSU_API
 kitsu_result kitsu_task_all_tasks_for_project(const struct kitsu_client *client,
@@ -1431,10 +1407,6 @@ kitsu_result kitsu_task_all_tasks_for_project(const struct kitsu_client *client,
  * gazu `task.all_comments_for_task`: GET `data/tasks/{task_id}/comments`, newest first.
  *
  * On success `*out_json` receives the answer as JSON text, freed with kitsu_string_free().
- *
- * # Safety
- * `client` is a live client; string arguments are NULL or NUL-terminated;
- * path arrays hold their count of such strings; out pointers are NULL or writable.
  */
 KITSU_API
 kitsu_result kitsu_task_all_comments_for_task(const struct kitsu_client *client,
@@ -1446,10 +1418,6 @@ kitsu_result kitsu_task_all_comments_for_task(const struct kitsu_client *client,
  * match, or `null`.
  *
  * On success `*out_json` receives the answer as JSON text, freed with kitsu_string_free().
- *
- * # Safety
- * `client` is a live client; string arguments are NULL or NUL-terminated;
- * path arrays hold their count of such strings; out pointers are NULL or writable.
  */
 KITSU_API
 kitsu_result kitsu_task_get_task_status_by_short_name(const struct kitsu_client *client,

@@ -1,31 +1,28 @@
 //! The client: host, TLS and timeout settings, tokens, one shared token
-//! refresh, request sending with the auth replay, and the blocking facade.
+//! refresh, and request sending with the auth replay. It knows nothing of
+//! transfers: `transfer::call` drives the futures made here.
 //!
 //! Threads: the client owns a small tokio runtime. Every public call runs its
 //! future with `Runtime::block_on` on the caller's thread; hyper's connection
-//! tasks run on the runtime's workers, and only touch atomics we read back on
-//! the caller's thread. Progress callbacks are therefore never called from a
-//! worker. Dropping the client shuts the runtime down and joins its threads.
+//! tasks run on the runtime's workers, and only touch atomics read back on
+//! the caller's thread. Callbacks are therefore never called from a worker.
+//! Dropping the client shuts the runtime down and joins its threads.
 
 use std::future::Future;
 use std::mem::ManuallyDrop;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::{Mutex, RwLock};
+use std::time::Duration;
 
-use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use reqwest::header::{HeaderValue, AUTHORIZATION};
 use reqwest::{Method, StatusCode};
 
 use crate::error::{server_message, Error, Result};
-use crate::transfer::progress::{self, Progress};
 
 /// gazu's MAX_AUTH_RETRIES: attempts of one request across token refreshes.
 const MAX_AUTH_ATTEMPTS: usize = 3;
 /// Error bodies are read into memory up to this size, for their message.
 const MAX_ERROR_BODY: usize = 64 * 1024;
-/// How often the driver looks at upload counters and stall clocks.
-const TICK: Duration = Duration::from_millis(100);
 
 /// `User-Agent` of every request. Not a browser's: Zou would switch to cookies.
 pub const USER_AGENT: &str = concat!("libkitsu/", env!("CARGO_PKG_VERSION"));
@@ -161,17 +158,15 @@ impl Client {
     /// Runs a future to completion on the calling thread.
     pub(crate) fn block_on<T>(&self, future: impl Future<Output = Result<T>>) -> Result<T> {
         // tokio would panic on a nested block_on; a callback calling back in gets an error.
-        if progress::in_callback() || tokio::runtime::Handle::try_current().is_ok() {
+        if crate::reentry::in_callback() || tokio::runtime::Handle::try_current().is_ok() {
             return Err(Error::ReentrantCall);
         }
         self.runtime.block_on(future)
     }
 
-    /// `{host}/{path}`, joined as gazu's `url_path_join` does.
+    /// `{host}/{path}`.
     pub(crate) fn url(&self, path: &str) -> Result<reqwest::Url> {
-        let joined = format!("{}/{}", self.host, path.trim_start_matches('/'));
-        reqwest::Url::parse(&joined)
-            .map_err(|e| Error::InvalidParameter(format!("path {path:?} gives no valid URL: {e}")))
+        crate::route::join(&self.host, path)
     }
 
     fn http(&self) -> reqwest::Client {
@@ -192,7 +187,6 @@ impl Client {
         path: &str,
         auth: Auth,
         mut build: impl FnMut(reqwest::RequestBuilder) -> Result<reqwest::RequestBuilder>,
-        driver: &mut Driver<'_, '_>,
     ) -> Result<reqwest::Response> {
         let url = self.url(path)?;
         let connect_secs = self.config().connect_timeout.as_secs();
@@ -206,9 +200,9 @@ impl Client {
                 request = request.header(AUTHORIZATION, bearer(token)?);
             }
             let request = build(request)?;
-            let response = driver
-                .drive(path, request.send())
-                .await?
+            let response = request
+                .send()
+                .await
                 .map_err(|e| Error::from_reqwest(path, e, connect_secs))?;
             let status = response.status();
             let maybe_expired =
@@ -223,10 +217,7 @@ impl Client {
                 } => *status == 401 || message == "Signature has expired",
                 _ => false,
             };
-            if !expired
-                || attempt == MAX_AUTH_ATTEMPTS
-                || !self.refresh_after(token, driver).await?
-            {
+            if !expired || attempt == MAX_AUTH_ATTEMPTS || !self.refresh_after(token).await? {
                 return Err(error);
             }
         }
@@ -235,11 +226,7 @@ impl Client {
 
     /// Refreshes the access token unless another transfer already did since
     /// `used` was sent. Returns whether the request should be replayed.
-    async fn refresh_after(
-        &self,
-        used: Option<String>,
-        driver: &mut Driver<'_, '_>,
-    ) -> Result<bool> {
+    async fn refresh_after(&self, used: Option<String>) -> Result<bool> {
         let _gate = self.refresh_gate.lock().await;
         let (current, refresh) = self.tokens();
         if current != used {
@@ -255,9 +242,9 @@ impl Client {
             .get(url)
             .header(AUTHORIZATION, bearer(&refresh)?);
         let connect_secs = self.config().connect_timeout.as_secs();
-        let response = driver
-            .drive(path, request.send())
-            .await?
+        let response = request
+            .send()
+            .await
             .map_err(|e| Error::from_reqwest(path, e, connect_secs))?;
         if !response.status().is_success() {
             let error = http_error(&Method::GET, path, response).await;
@@ -274,9 +261,9 @@ impl Client {
                 other => other,
             });
         }
-        let body = driver
-            .drive(path, response.bytes())
-            .await?
+        let body = response
+            .bytes()
+            .await
             .map_err(|e| Error::from_reqwest(path, e, connect_secs))?;
         let value: serde_json::Value =
             serde_json::from_slice(&body).map_err(|e| Error::InvalidResponse {
@@ -296,126 +283,6 @@ impl Client {
         }
         Ok(true)
     }
-
-    /// A JSON request; returns the answer's text (`null` for an empty body).
-    pub(crate) async fn json_request(
-        &self,
-        method: Method,
-        path: &str,
-        auth: Auth,
-        body: Option<&str>,
-    ) -> Result<String> {
-        let body = match body {
-            Some(text) => {
-                serde_json::from_str::<serde_json::Value>(text).map_err(|e| {
-                    Error::InvalidParameter(format!("the JSON body is not valid JSON: {e}"))
-                })?;
-                Some(text.to_string())
-            }
-            None => None,
-        };
-        let mut progress = Progress::new(None);
-        let mut driver = Driver::new(&mut progress, self.config().stall_timeout, None);
-        let response = self
-            .send(
-                method.clone(),
-                path,
-                auth,
-                |request| {
-                    Ok(match &body {
-                        Some(text) => request
-                            .header(CONTENT_TYPE, "application/json")
-                            .body(text.clone()),
-                        None => request,
-                    })
-                },
-                &mut driver,
-            )
-            .await?;
-        let response = check_status(&method, path, response).await?;
-        let connect_secs = self.config().connect_timeout.as_secs();
-        let bytes = driver
-            .drive(path, response.bytes())
-            .await?
-            .map_err(|e| Error::from_reqwest(path, e, connect_secs))?;
-        if bytes.is_empty() {
-            return Ok("null".into());
-        }
-        String::from_utf8(bytes.to_vec()).map_err(|_| Error::InvalidResponse {
-            path: path.into(),
-            message: "the answer is not UTF-8 text".into(),
-        })
-    }
-
-    /// GET `path`; the JSON answer as text.
-    pub fn get(&self, path: &str) -> Result<String> {
-        self.block_on(self.json_request(Method::GET, path, Auth::Bearer, None))
-    }
-
-    /// POST a JSON body (or none) to `path`.
-    pub fn post(&self, path: &str, json_body: Option<&str>) -> Result<String> {
-        self.block_on(self.json_request(Method::POST, path, Auth::Bearer, json_body))
-    }
-
-    /// PUT a JSON body (or none) to `path`.
-    pub fn put(&self, path: &str, json_body: Option<&str>) -> Result<String> {
-        self.block_on(self.json_request(Method::PUT, path, Auth::Bearer, json_body))
-    }
-
-    /// DELETE `path`.
-    pub fn delete(&self, path: &str) -> Result<String> {
-        self.block_on(self.json_request(Method::DELETE, path, Auth::Bearer, None))
-    }
-
-    /// POST `auth/login`; keeps the tokens and returns the server's answer
-    /// (user, organisation, tokens) as JSON text.
-    pub fn log_in(&self, email: &str, password: &str) -> Result<String> {
-        let body = serde_json::json!({ "email": email, "password": password }).to_string();
-        let answer = self
-            .block_on(self.json_request(Method::POST, "auth/login", Auth::None, Some(&body)))
-            .map_err(|e| match e {
-                Error::Http {
-                    status, message, ..
-                } if matches!(status, 400 | 401 | 403) => Error::AuthFailed { status, message },
-                other => other,
-            })?;
-        let value: serde_json::Value =
-            serde_json::from_str(&answer).map_err(|e| Error::InvalidResponse {
-                path: "auth/login".into(),
-                message: format!("log-in answer is not JSON: {e}"),
-            })?;
-        let access = value.get("access_token").and_then(|v| v.as_str());
-        let logged_in = value.get("login").and_then(|v| v.as_bool()) != Some(false);
-        match access {
-            Some(access) if logged_in => {
-                let refresh = value.get("refresh_token").and_then(|v| v.as_str());
-                self.set_tokens(Some(access), refresh);
-                Ok(answer)
-            }
-            _ => {
-                let mut message = server_message(answer.as_bytes());
-                if value.get("two_factor_authentication_required").is_some() {
-                    message = format!("two-factor authentication is required ({message})");
-                }
-                Err(Error::AuthFailed {
-                    status: 200,
-                    message,
-                })
-            }
-        }
-    }
-
-    /// GET `auth/logout`, then forgets the tokens whatever the server said
-    /// (gazu ignores 400 and 401 here too). Network failures are reported.
-    pub fn log_out(&self) -> Result<()> {
-        let result =
-            self.block_on(self.json_request(Method::GET, "auth/logout", Auth::Bearer, None));
-        self.set_tokens(None, None);
-        match result {
-            Ok(_) | Err(Error::Http { .. }) => Ok(()),
-            Err(other) => Err(other),
-        }
-    }
 }
 
 impl Drop for Client {
@@ -429,82 +296,6 @@ impl Drop for Client {
         } else {
             runtime.shutdown_timeout(Duration::from_secs(5));
         }
-    }
-}
-
-/// Runs request futures on the calling thread while watching the stall clock,
-/// and reports upload progress read from a counter the body stream updates on
-/// worker threads.
-pub(crate) struct Driver<'p, 'cb> {
-    pub progress: &'p mut Progress<'cb>,
-    stall: Duration,
-    sent: Option<Arc<AtomicU64>>,
-    /// Bytes already moved by earlier requests of the same operation.
-    offset: u64,
-    last_seen: u64,
-    last_activity: Instant,
-}
-
-impl<'p, 'cb> Driver<'p, 'cb> {
-    pub fn new(
-        progress: &'p mut Progress<'cb>,
-        stall: Duration,
-        sent: Option<Arc<AtomicU64>>,
-    ) -> Driver<'p, 'cb> {
-        Driver {
-            progress,
-            stall,
-            sent,
-            offset: 0,
-            last_seen: 0,
-            last_activity: Instant::now(),
-        }
-    }
-
-    /// Counts this request's bytes after `offset` earlier ones (composites).
-    pub fn with_offset(mut self, offset: u64) -> Driver<'p, 'cb> {
-        self.offset = offset;
-        self
-    }
-
-    pub fn stall(&self) -> Duration {
-        self.stall
-    }
-
-    /// Polls `future` to completion; fails with `Stalled` when nothing moved
-    /// for the stall timeout, or with the callback's abort.
-    pub async fn drive<F: Future>(&mut self, path: &str, future: F) -> Result<F::Output> {
-        tokio::pin!(future);
-        self.last_activity = Instant::now();
-        let mut tick = tokio::time::interval(TICK);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                biased;
-                output = &mut future => return Ok(output),
-                _ = tick.tick() => self.on_tick(path)?,
-            }
-        }
-    }
-
-    fn on_tick(&mut self, path: &str) -> Result<()> {
-        if let Some(sent) = &self.sent {
-            let now_sent = sent.load(Ordering::Relaxed);
-            if now_sent != self.last_seen {
-                self.last_seen = now_sent;
-                self.last_activity = Instant::now();
-                if self.progress.is_started() {
-                    self.progress.update(self.offset + now_sent)?;
-                }
-            }
-        }
-        if self.last_activity.elapsed() >= self.stall {
-            return Err(Error::Stalled {
-                path: path.into(),
-                secs: self.stall.as_secs(),
-            });
-        }
-        self.progress.heartbeat()
     }
 }
 

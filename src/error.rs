@@ -80,9 +80,13 @@ pub enum Error {
         source: std::io::Error,
     },
 
-    /// The progress callback asked to stop.
+    /// A callback (progress or event) asked to stop.
     #[error("transfer aborted by the progress callback")]
     AbortedByCallback,
+
+    /// The call's cancel token was cancelled.
+    #[error("transfer cancelled")]
+    Cancelled,
 
     /// A panic inside libkitsu, caught before it reached the caller.
     #[error("internal error (panic): {0}")]

@@ -6,7 +6,8 @@
 //! the `ffi` module is the C ABI described by `include/kitsu.h`.
 //!
 //! ```no_run
-//! use kitsu::api::{files, Options};
+//! use kitsu::api::files;
+//! use kitsu::{CancelToken, Event, TransferOptions};
 //! use std::path::Path;
 //!
 //! let client = kitsu::Client::new("https://kitsu.example.com/api")?;
@@ -15,8 +16,18 @@
 //!     eprint!("\r{done}/{total}");
 //!     true // false aborts, leaving nothing behind
 //! };
+//! let mut on_event = |event: &Event<'_>| {
+//!     eprintln!("{:?} {}: {}", event.phase, event.key, event.message);
+//!     true
+//! };
+//! let cancel = CancelToken::new(); // clone it to a Cancel button's thread
+//! let options = TransferOptions {
+//!     progress: Some(&mut progress),
+//!     on_event: Some(&mut on_event),
+//!     cancel: Some(cancel.clone()),
+//! };
 //! let id = "0e5ad4bd-0000-4000-8000-00000000abcd";
-//! files::download_preview_file(&client, id, Path::new("preview.png"), Some(&mut progress))?;
+//! files::blocking::download_preview_file(&client, id, Path::new("preview.png"), options)?;
 //! # Ok::<(), kitsu::Error>(())
 //! ```
 //!
@@ -32,13 +43,17 @@ pub mod api;
 pub mod client;
 pub mod error;
 pub mod ffi;
+mod reentry;
+pub mod route;
 pub mod transfer;
 
 pub use client::{Client, Config};
 pub use error::{Error, Result};
-pub use transfer::progress::ProgressFn;
 pub use transfer::upload::Part;
+pub use transfer::{
+    Call, CancelToken, Event, EventFn, Operation, Phase, ProgressFn, TransferOptions,
+};
 
-/// ABI version of the C interface; bumped on any incompatible change.
-/// Kept equal to `KITSU_ABI_VERSION` in the header.
-pub const ABI_VERSION: u32 = 1;
+/// ABI version of the C interface; bumped on any incompatible change. The
+/// header's `KITSU_ABI_VERSION` is generated from this one value.
+pub const ABI_VERSION: u32 = 2;

@@ -4,8 +4,6 @@
 use std::path::Path;
 use std::process::Command;
 
-const ABI_VERSION_FOR_HEADER: u32 = kitsu::ABI_VERSION;
-
 include!("../build/header.rs");
 
 #[test]

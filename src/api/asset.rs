@@ -2,23 +2,24 @@
 
 use std::path::Path;
 
-use super::{check_id, upload_one, with_query, Options};
+use super::{check_id, download, upload_one, Options};
 use crate::client::Client;
 use crate::error::Result;
-use crate::transfer::progress::ProgressFn;
+use crate::route::with_query;
+use crate::transfer::Call;
 
 /// Options of the CSV exports (`asset.export_assets_with_csv`,
 /// `shot.export_shots_with_csv`): `episode`, `assigned_to` (ids).
 pub const EXPORT_CSV_OPTIONS: &[&str] = &["episode", "assigned_to"];
 
 /// GET `export/csv/projects/{id}/{what}.csv[?episode_id=&assigned_to=]`.
-pub(crate) fn export_csv(
+pub(crate) async fn export_csv(
     client: &Client,
+    call: &mut Call<'_>,
     project_id: &str,
     what: &str,
     target: &Path,
     options: &Options,
-    progress: Option<&mut ProgressFn<'_>>,
 ) -> Result<u64> {
     let project_id = check_id("project_id", project_id)?;
     let episode = options.id("episode")?;
@@ -30,43 +31,49 @@ pub(crate) fn export_csv(
             ("assigned_to", assigned_to.as_deref()),
         ],
     );
-    client.download(&route, target, progress)
+    download(client, call, &route, target).await
 }
 
 /// POST `import/csv/projects/{id}/{what}`, part `file`.
-pub(crate) fn import_csv(
+pub(crate) async fn import_csv(
     client: &Client,
+    call: &mut Call<'_>,
     project_id: &str,
     what: &str,
     csv: &Path,
-    progress: Option<&mut ProgressFn<'_>>,
 ) -> Result<String> {
     let project_id = check_id("project_id", project_id)?;
     upload_one(
         client,
+        call,
         &format!("import/csv/projects/{project_id}/{what}"),
         csv,
-        progress,
     )
+    .await
 }
 
 /// gazu's `export_assets_with_csv` (options `episode`, `assigned_to`).
-pub fn export_assets_with_csv(
+pub async fn export_assets_with_csv(
     client: &Client,
+    call: &mut Call<'_>,
     project_id: &str,
     target: &Path,
     options: &Options,
-    progress: Option<&mut ProgressFn<'_>>,
 ) -> Result<u64> {
-    export_csv(client, project_id, "assets", target, options, progress)
+    export_csv(client, call, project_id, "assets", target, options).await
 }
 
 /// gazu's `import_assets_with_csv`: the created assets.
-pub fn import_assets_with_csv(
+pub async fn import_assets_with_csv(
     client: &Client,
+    call: &mut Call<'_>,
     project_id: &str,
     csv: &Path,
-    progress: Option<&mut ProgressFn<'_>>,
 ) -> Result<String> {
-    import_csv(client, project_id, "assets", csv, progress)
+    import_csv(client, call, project_id, "assets", csv).await
+}
+
+blocking! {
+    fn export_assets_with_csv(project_id: &str, target: &Path, options: &Options) -> u64;
+    fn import_assets_with_csv(project_id: &str, csv: &Path) -> String;
 }

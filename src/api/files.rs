@@ -6,27 +6,21 @@ use std::path::Path;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use super::{check_id, field, parse_json, segment, upload_one, with_query, Options};
+use super::{check_id, download, field, json, parse_json, upload_one, Options};
 use crate::client::Client;
 use crate::error::{Error, Result};
-use crate::transfer::progress::ProgressFn;
-
-type Progress<'a, 'f> = Option<&'a mut ProgressFn<'f>>;
+use crate::route::{segment, with_query};
+use crate::transfer::Call;
 
 /// POST `data/working-files/{id}/file`, part `file`.
-pub fn upload_working_file(
+pub async fn upload_working_file(
     client: &Client,
+    call: &mut Call<'_>,
     working_file_id: &str,
     file: &Path,
-    progress: Progress,
 ) -> Result<String> {
     let id = check_id("working_file_id", working_file_id)?;
-    upload_one(
-        client,
-        &format!("data/working-files/{id}/file"),
-        file,
-        progress,
-    )
+    upload_one(client, call, &format!("data/working-files/{id}/file"), file).await
 }
 
 /// The kinds of entity that have an avatar.
@@ -51,54 +45,60 @@ impl AvatarOf {
 /// POST `pictures/thumbnails/{persons,projects,organisations}/{id}`, part `file`
 /// (gazu's `upload_person_avatar`, `upload_project_avatar`,
 /// `upload_organisation_avatar` and `person.set_avatar`).
-pub fn upload_avatar(
+pub async fn upload_avatar(
     client: &Client,
+    call: &mut Call<'_>,
     of: AvatarOf,
     id: &str,
     file: &Path,
-    progress: Progress,
 ) -> Result<String> {
     let id = check_id("id", id)?;
-    upload_one(client, &of.route(id), file, progress)
+    upload_one(client, call, &of.route(id), file).await
 }
 
 /// GET `pictures/thumbnails/{kind}/{id}.png`.
-pub fn download_avatar(
+pub async fn download_avatar(
     client: &Client,
+    call: &mut Call<'_>,
     of: AvatarOf,
     id: &str,
     target: &Path,
-    progress: Progress,
 ) -> Result<u64> {
     let id = check_id("id", id)?;
-    client.download(&format!("{}.png", of.route(id)), target, progress)
+    download(client, call, &format!("{}.png", of.route(id)), target).await
 }
 
 /// GET `data/working-files/{id}/file`. gazu falls back to the server-given
 /// `path` when no target is given; libkitsu always wants a target, so a
 /// server-given path never decides where a file lands.
-pub fn download_working_file(
+pub async fn download_working_file(
     client: &Client,
+    call: &mut Call<'_>,
     working_file_id: &str,
     target: &Path,
-    progress: Progress,
 ) -> Result<u64> {
     let id = check_id("working_file_id", working_file_id)?;
-    client.download(&format!("data/working-files/{id}/file"), target, progress)
+    download(
+        client,
+        call,
+        &format!("data/working-files/{id}/file"),
+        target,
+    )
+    .await
 }
 
 /// The original of a preview: `movies/originals/preview-files/{id}.mp4`
 /// for movies, `pictures/originals/preview-files/{id}.{extension}` otherwise,
 /// after reading the record for its extension (as gazu does).
-pub fn download_preview_file(
+pub async fn download_preview_file(
     client: &Client,
+    call: &mut Call<'_>,
     preview_file_id: &str,
     target: &Path,
-    progress: Progress,
 ) -> Result<u64> {
     let id = check_id("preview_file_id", preview_file_id)?;
     let record_route = format!("data/preview-files/{id}");
-    let record = client.get_value(&record_route)?;
+    let record = json(client, call, Method::GET, &record_route, None).await?;
     let extension = match record.get("extension").and_then(Value::as_str) {
         Some(extension) if !extension.is_empty() => extension.to_string(),
         _ => {
@@ -117,114 +117,126 @@ pub fn download_preview_file(
             segment(&extension)
         )
     };
-    client.download(&route, target, progress)
+    download(client, call, &route, target).await
 }
 
 /// GET `pictures/thumbnails/preview-files/{id}.png`.
-pub fn download_preview_file_thumbnail(
+pub async fn download_preview_file_thumbnail(
     client: &Client,
+    call: &mut Call<'_>,
     preview_file_id: &str,
     target: &Path,
-    progress: Progress,
 ) -> Result<u64> {
     let id = check_id("preview_file_id", preview_file_id)?;
-    client.download(
+    download(
+        client,
+        call,
         &format!("pictures/thumbnails/preview-files/{id}.png"),
         target,
-        progress,
     )
+    .await
 }
 
 /// GET `pictures/originals/preview-files/{id}.png` (the full-size picture;
 /// for a movie, a full-size frame).
-pub fn download_preview_file_cover(
+pub async fn download_preview_file_cover(
     client: &Client,
+    call: &mut Call<'_>,
     preview_file_id: &str,
     target: &Path,
-    progress: Progress,
 ) -> Result<u64> {
     let id = check_id("preview_file_id", preview_file_id)?;
-    client.download(
+    download(
+        client,
+        call,
         &format!("pictures/originals/preview-files/{id}.png"),
         target,
-        progress,
     )
+    .await
 }
 
 /// GET `movies/originals/preview-files/{id}.mp4`. gazu reads the record for
 /// an extension first, but Zou stores and serves every movie as `.mp4`.
-pub fn download_preview_movie(
+pub async fn download_preview_movie(
     client: &Client,
+    call: &mut Call<'_>,
     preview_file_id: &str,
     target: &Path,
-    progress: Progress,
 ) -> Result<u64> {
     let id = check_id("preview_file_id", preview_file_id)?;
-    client.download(
+    download(
+        client,
+        call,
         &format!("movies/originals/preview-files/{id}.mp4"),
         target,
-        progress,
     )
+    .await
 }
 
 /// GET `movies/low/preview-files/{id}.mp4` (no record read: not needed).
-pub fn download_preview_lowdef_movie(
+pub async fn download_preview_lowdef_movie(
     client: &Client,
+    call: &mut Call<'_>,
     preview_file_id: &str,
     target: &Path,
-    progress: Progress,
 ) -> Result<u64> {
     let id = check_id("preview_file_id", preview_file_id)?;
-    client.download(
+    download(
+        client,
+        call,
         &format!("movies/low/preview-files/{id}.mp4"),
         target,
-        progress,
     )
+    .await
 }
 
 /// GET `data/attachment-files/{id}/file/{name}` after reading the record for
 /// its name (Zou's route wants one); the name is percent-encoded.
-pub fn download_attachment_file(
+pub async fn download_attachment_file(
     client: &Client,
+    call: &mut Call<'_>,
     attachment_file_id: &str,
     target: &Path,
-    progress: Progress,
 ) -> Result<u64> {
     let id = check_id("attachment_file_id", attachment_file_id)?;
     let record_route = format!("data/attachment-files/{id}");
-    let record = client.get_value(&record_route)?;
+    let record = json(client, call, Method::GET, &record_route, None).await?;
     let name = field(&record, "name", &record_route)?;
-    client.download(
+    download(
+        client,
+        call,
         &format!("data/attachment-files/{id}/file/{}", segment(name)),
         target,
-        progress,
     )
+    .await
 }
 
 /// GET `pictures/thumbnails/attachment-files/{id}.png` (Zou makes these for
 /// chat attachments that are pictures, not for comment attachments).
-pub fn download_attachment_thumbnail(
+pub async fn download_attachment_thumbnail(
     client: &Client,
+    call: &mut Call<'_>,
     attachment_file_id: &str,
     target: &Path,
-    progress: Progress,
 ) -> Result<u64> {
     let id = check_id("attachment_file_id", attachment_file_id)?;
-    client.download(
+    download(
+        client,
+        call,
         &format!("pictures/thumbnails/attachment-files/{id}.png"),
         target,
-        progress,
     )
+    .await
 }
 
 /// GET `actions/preview-files/{id}/extract-frame?frame_number=N`: a PNG of
 /// that frame, made anew by the server.
-pub fn extract_frame_from_preview(
+pub async fn extract_frame_from_preview(
     client: &Client,
+    call: &mut Call<'_>,
     preview_file_id: &str,
     frame_number: u32,
     target: &Path,
-    progress: Progress,
 ) -> Result<u64> {
     let id = check_id("preview_file_id", preview_file_id)?;
     let frame = frame_number.to_string();
@@ -232,22 +244,24 @@ pub fn extract_frame_from_preview(
         &format!("actions/preview-files/{id}/extract-frame"),
         &[("frame_number", Some(&frame))],
     );
-    client.download(&route, target, progress)
+    download(client, call, &route, target).await
 }
 
 /// GET `actions/preview-files/{id}/extract-tile`: a PNG tile of a movie's frames.
-pub fn extract_tile_from_preview(
+pub async fn extract_tile_from_preview(
     client: &Client,
+    call: &mut Call<'_>,
     preview_file_id: &str,
     target: &Path,
-    progress: Progress,
 ) -> Result<u64> {
     let id = check_id("preview_file_id", preview_file_id)?;
-    client.download(
+    download(
+        client,
+        call,
         &format!("actions/preview-files/{id}/extract-tile"),
         target,
-        progress,
     )
+    .await
 }
 
 /// GET `data/preview-files/{id}`.
@@ -310,11 +324,24 @@ pub fn update_project_file_tree(
         ));
     }
     let body = json!({ "file_tree": tree });
-    client
-        .block_on(client.json_value(
-            Method::PUT,
-            &format!("data/projects/{project_id}"),
-            Some(&body),
-        ))
-        .map(|v| v.to_string())
+    client.put(
+        &format!("data/projects/{project_id}"),
+        Some(&body.to_string()),
+    )
+}
+
+blocking! {
+    fn upload_working_file(working_file_id: &str, file: &Path) -> String;
+    fn upload_avatar(of: AvatarOf, id: &str, file: &Path) -> String;
+    fn download_avatar(of: AvatarOf, id: &str, target: &Path) -> u64;
+    fn download_working_file(working_file_id: &str, target: &Path) -> u64;
+    fn download_preview_file(preview_file_id: &str, target: &Path) -> u64;
+    fn download_preview_file_thumbnail(preview_file_id: &str, target: &Path) -> u64;
+    fn download_preview_file_cover(preview_file_id: &str, target: &Path) -> u64;
+    fn download_preview_movie(preview_file_id: &str, target: &Path) -> u64;
+    fn download_preview_lowdef_movie(preview_file_id: &str, target: &Path) -> u64;
+    fn download_attachment_file(attachment_file_id: &str, target: &Path) -> u64;
+    fn download_attachment_thumbnail(attachment_file_id: &str, target: &Path) -> u64;
+    fn extract_frame_from_preview(preview_file_id: &str, frame_number: u32, target: &Path) -> u64;
+    fn extract_tile_from_preview(preview_file_id: &str, target: &Path) -> u64;
 }

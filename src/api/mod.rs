@@ -1,25 +1,61 @@
 //! Kitsu's routes, one file per gazu module (`files`, `task`, `person`,
-//! `project`, `playlist`, `asset`, `shot`), with gazu's function names.
-//! Transfer rules live in `transfer`; this layer only knows routes, ids,
-//! options and the order of the calls a gazu function makes.
+//! `project`, `playlist`, `asset`, `shot`, and `raw` for gazu's `client`
+//! module), with gazu's function names. Transfer rules live in `transfer`;
+//! this layer only knows routes, ids, options, gazu's conventions (its
+//! Accept header, part names, form values) and the order of the calls a
+//! gazu function makes.
+//!
+//! Every function that moves a file is async and runs inside a
+//! [`Call`](crate::transfer::Call): `files::download_preview_file(&client,
+//! call, id, target)`. Each module's `blocking` submodule holds the same
+//! functions as one blocking call each, with the call's
+//! [`TransferOptions`](crate::transfer::TransferOptions) last:
+//! `files::blocking::download_preview_file(&client, id, target, options)`.
+
+/// Generates a module's `blocking` forms: each runs the async function of
+/// the same name as one call on the calling thread.
+macro_rules! blocking {
+    ($( $(#[$meta:meta])* fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty; )*) => {
+        /// The blocking forms of this module's transfers: same names and
+        /// arguments, then the call's options.
+        pub mod blocking {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                $(#[$meta])*
+                pub fn $name(
+                    client: &$crate::client::Client,
+                    $($arg: $ty,)*
+                    options: $crate::transfer::TransferOptions<'_>,
+                ) -> $crate::error::Result<$ret> {
+                    client.run(options, async |call| super::$name(client, call, $($arg),*).await)
+                }
+            )*
+        }
+    };
+}
 
 pub mod asset;
 pub mod files;
 pub mod person;
 pub mod playlist;
 pub mod project;
+pub mod raw;
 pub mod shot;
 pub mod task;
 
 use std::path::{Path, PathBuf};
 
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use reqwest::Method;
 use serde_json::{Map, Value};
 
 use crate::client::{Auth, Client};
-use crate::error::{Error, Result};
-use crate::transfer::progress::ProgressFn;
+use crate::error::{server_message, Error, Result};
+use crate::transfer::upload::Part;
+use crate::transfer::Call;
+
+/// gazu's DOWNLOAD_ACCEPT_HEADER: lets Zou answer 202 while a preview is processed.
+pub const DOWNLOAD_ACCEPT: &str = "application/json, */*;q=0.1";
 
 /// Checks an id as gazu's `normalize_model_parameter` does (a UUID), so no
 /// caller text ever lands unescaped in a route.
@@ -38,35 +74,6 @@ pub fn check_id<'a>(name: &str, id: &'a str) -> Result<&'a str> {
             "{name} {id:?} is not an id (a UUID such as 0e5ad4bd-0000-4000-8000-00000000abcd)"
         )))
     }
-}
-
-/// `path?k=v&...` with the values percent-encoded; pairs whose value is
-/// `None` are left out (gazu's `build_path_with_params`).
-pub fn with_query(path: &str, pairs: &[(&str, Option<&str>)]) -> String {
-    let mut query = url::form_urlencoded::Serializer::new(String::new());
-    let mut any = false;
-    for (key, value) in pairs {
-        if let Some(value) = value {
-            query.append_pair(key, value);
-            any = true;
-        }
-    }
-    if any {
-        format!("{path}?{}", query.finish())
-    } else {
-        path.to_string()
-    }
-}
-
-/// One path segment, percent-encoded (gazu leaves attachment names raw, so
-/// `#` or `?` in a name cut its URL short).
-pub fn segment(text: &str) -> String {
-    const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
-        .remove(b'-')
-        .remove(b'_')
-        .remove(b'.')
-        .remove(b'~');
-    utf8_percent_encode(text, SEGMENT).to_string()
 }
 
 /// gazu's optional keyword arguments, given as a JSON object whose keys are
@@ -176,28 +183,6 @@ pub fn parse_json(name: &str, text: &str) -> Result<Value> {
 }
 
 impl Client {
-    /// A JSON request inside an operation already running on this thread.
-    pub(crate) async fn json_value(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<&Value>,
-    ) -> Result<Value> {
-        let body = body.map(Value::to_string);
-        let text = self
-            .json_request(method, path, Auth::Bearer, body.as_deref())
-            .await?;
-        serde_json::from_str(&text).map_err(|e| Error::InvalidResponse {
-            path: path.into(),
-            message: format!("the answer is not JSON: {e}"),
-        })
-    }
-
-    /// GET a JSON answer (blocking).
-    pub(crate) fn get_value(&self, path: &str) -> Result<Value> {
-        self.block_on(self.json_value(Method::GET, path, None))
-    }
-
     /// gazu's `fetch_first`: the first element of a list answer, or `null`.
     pub(crate) fn get_first(&self, path: &str) -> Result<String> {
         let value = self.get_value(path)?;
@@ -212,16 +197,141 @@ impl Client {
         };
         Ok(first.to_string())
     }
+
+    /// POST `auth/login`; keeps the tokens and returns the server's answer
+    /// (user, organisation, tokens) as JSON text.
+    pub fn log_in(&self, email: &str, password: &str) -> Result<String> {
+        let body = serde_json::json!({ "email": email, "password": password }).to_string();
+        let answer = self
+            .json_call(Method::POST, "auth/login", Auth::None, Some(&body))
+            .map_err(|e| match e {
+                Error::Http {
+                    status, message, ..
+                } if matches!(status, 400 | 401 | 403) => Error::AuthFailed { status, message },
+                other => other,
+            })?;
+        let value: Value = serde_json::from_str(&answer).map_err(|e| Error::InvalidResponse {
+            path: "auth/login".into(),
+            message: format!("log-in answer is not JSON: {e}"),
+        })?;
+        let access = value.get("access_token").and_then(|v| v.as_str());
+        let logged_in = value.get("login").and_then(|v| v.as_bool()) != Some(false);
+        match access {
+            Some(access) if logged_in => {
+                let refresh = value.get("refresh_token").and_then(|v| v.as_str());
+                self.set_tokens(Some(access), refresh);
+                Ok(answer)
+            }
+            _ => {
+                let mut message = server_message(answer.as_bytes());
+                if value.get("two_factor_authentication_required").is_some() {
+                    message = format!("two-factor authentication is required ({message})");
+                }
+                Err(Error::AuthFailed {
+                    status: 200,
+                    message,
+                })
+            }
+        }
+    }
+
+    /// GET `auth/logout`, then forgets the tokens whatever the server said
+    /// (gazu ignores 400 and 401 here too). Network failures are reported.
+    pub fn log_out(&self) -> Result<()> {
+        let result = self.json_call(Method::GET, "auth/logout", Auth::Bearer, None);
+        self.set_tokens(None, None);
+        match result {
+            Ok(_) | Err(Error::Http { .. }) => Ok(()),
+            Err(other) => Err(other),
+        }
+    }
+}
+
+/// gazu's part names for a list of files: `file`, `file-1`, `file-2`...
+pub fn numbered_file_parts(paths: &[PathBuf]) -> Vec<Part> {
+    paths
+        .iter()
+        .enumerate()
+        .map(|(index, path)| {
+            let name = if index == 0 {
+                "file".to_string()
+            } else {
+                format!("file-{index}")
+            };
+            Part::file(name, path.clone())
+        })
+        .collect()
+}
+
+/// Extra form fields from a JSON object, converted as gazu does: strings as
+/// is, booleans as `True`/`False` (Python's `str(bool)`), numbers as text,
+/// arrays and objects as JSON text (gazu `json.dumps` them), nulls left out.
+pub fn form_fields_from_json(json: &str) -> Result<Vec<(String, String)>> {
+    let value: Value = serde_json::from_str(json)
+        .map_err(|e| Error::InvalidParameter(format!("form_json is not valid JSON: {e}")))?;
+    let object = value
+        .as_object()
+        .ok_or_else(|| Error::InvalidParameter("form_json must be a JSON object".into()))?;
+    Ok(object
+        .iter()
+        .filter_map(|(name, value)| {
+            let text = match value {
+                Value::Null => return None,
+                Value::String(s) => s.clone(),
+                Value::Bool(true) => "True".into(),
+                Value::Bool(false) => "False".into(),
+                other => other.to_string(),
+            };
+            Some((name.clone(), text))
+        })
+        .collect())
+}
+
+/// A download as gazu makes it (its Accept header, so Zou may answer 202).
+pub(crate) async fn download(
+    client: &Client,
+    call: &mut Call<'_>,
+    route: &str,
+    target: &Path,
+) -> Result<u64> {
+    crate::transfer::download::to_file(call, client, route, DOWNLOAD_ACCEPT, target).await
+}
+
+/// An upload as gazu makes it: the fields, then the files as `file`, `file-1`...
+pub(crate) async fn upload(
+    client: &Client,
+    call: &mut Call<'_>,
+    route: &str,
+    files: &[PathBuf],
+    fields: &[(String, String)],
+) -> Result<String> {
+    let mut parts: Vec<Part> = fields
+        .iter()
+        .map(|(name, value)| Part::field(name.clone(), value.clone()))
+        .collect();
+    parts.extend(numbered_file_parts(files));
+    crate::transfer::upload::send_multipart(call, client, route, &parts).await
 }
 
 /// A one-file upload (part `file`).
-pub(crate) fn upload_one(
+pub(crate) async fn upload_one(
     client: &Client,
+    call: &mut Call<'_>,
     route: &str,
     file: &Path,
-    progress: Option<&mut ProgressFn<'_>>,
 ) -> Result<String> {
-    client.upload(route, &[PathBuf::from(file)], &[], progress)
+    upload(client, call, route, &[file.to_path_buf()], &[]).await
+}
+
+/// A JSON request of a composite, decoded.
+pub(crate) async fn json(
+    client: &Client,
+    call: &mut Call<'_>,
+    method: Method,
+    route: &str,
+    body: Option<&Value>,
+) -> Result<Value> {
+    crate::transfer::json::request(call, client, method, route, body).await
 }
 
 /// A string field of a record, or an error naming the route.
@@ -271,12 +381,33 @@ mod tests {
     }
 
     #[test]
-    fn queries_and_segments_are_encoded() {
+    fn numbered_names_follow_gazu() {
+        let parts =
+            numbered_file_parts(&[PathBuf::from("a"), PathBuf::from("b"), PathBuf::from("c")]);
+        let names: Vec<_> = parts
+            .iter()
+            .map(|p| match p {
+                Part::File { name, .. } => name.clone(),
+                _ => unreachable!(),
+            })
+            .collect();
+        assert_eq!(names, ["file", "file-1", "file-2"]);
+    }
+
+    #[test]
+    fn form_values_follow_python() {
+        let fields =
+            form_fields_from_json(r#"{"a":"x","b":true,"c":false,"d":3,"e":[1],"f":null}"#)
+                .unwrap();
         assert_eq!(
-            with_query("data/projects", &[("name", Some("A & B"))]),
-            "data/projects?name=A+%26+B"
+            fields,
+            [
+                ("a".to_string(), "x".to_string()),
+                ("b".into(), "True".into()),
+                ("c".into(), "False".into()),
+                ("d".into(), "3".into()),
+                ("e".into(), "[1]".into())
+            ]
         );
-        assert_eq!(with_query("x", &[("a", None)]), "x");
-        assert_eq!(segment("my file#1?.png"), "my%20file%231%3F.png");
     }
 }

@@ -3,19 +3,19 @@
 use std::path::Path;
 
 use super::files::{upload_avatar, AvatarOf};
-use super::with_query;
 use crate::client::Client;
 use crate::error::Result;
-use crate::transfer::progress::ProgressFn;
+use crate::route::with_query;
+use crate::transfer::Call;
 
 /// gazu's `person.set_avatar`: the same request as `files.upload_person_avatar`.
-pub fn set_avatar(
+pub async fn set_avatar(
     client: &Client,
+    call: &mut Call<'_>,
     person_id: &str,
     file: &Path,
-    progress: Option<&mut ProgressFn<'_>>,
 ) -> Result<String> {
-    upload_avatar(client, AvatarOf::Person, person_id, file, progress)
+    upload_avatar(client, call, AvatarOf::Person, person_id, file).await
 }
 
 /// GET `data/persons?email=...&is_bot=False`: the first match, or `null`.
@@ -24,4 +24,8 @@ pub fn get_person_by_email(client: &Client, email: &str) -> Result<String> {
         "data/persons",
         &[("email", Some(email)), ("is_bot", Some("False"))],
     ))
+}
+
+blocking! {
+    fn set_avatar(person_id: &str, file: &Path) -> String;
 }

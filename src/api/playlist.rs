@@ -2,39 +2,48 @@
 
 use std::path::Path;
 
-use super::check_id;
+use super::{check_id, download};
 use crate::client::Client;
 use crate::error::Result;
-use crate::transfer::progress::ProgressFn;
+use crate::transfer::Call;
 
 /// GET `data/playlists/{playlist}/jobs/{build_job}/build/mp4`: a built playlist movie.
-pub fn download_playlist_build(
+pub async fn download_playlist_build(
     client: &Client,
+    call: &mut Call<'_>,
     playlist_id: &str,
     build_job_id: &str,
     target: &Path,
-    progress: Option<&mut ProgressFn<'_>>,
 ) -> Result<u64> {
     let playlist_id = check_id("playlist_id", playlist_id)?;
     let build_job_id = check_id("build_job_id", build_job_id)?;
-    client.download(
+    download(
+        client,
+        call,
         &format!("data/playlists/{playlist_id}/jobs/{build_job_id}/build/mp4"),
         target,
-        progress,
     )
+    .await
 }
 
 /// GET `data/playlists/{id}/download/zip`: every preview of the playlist in a zip.
-pub fn download_playlist_zip(
+pub async fn download_playlist_zip(
     client: &Client,
+    call: &mut Call<'_>,
     playlist_id: &str,
     target: &Path,
-    progress: Option<&mut ProgressFn<'_>>,
 ) -> Result<u64> {
     let playlist_id = check_id("playlist_id", playlist_id)?;
-    client.download(
+    download(
+        client,
+        call,
         &format!("data/playlists/{playlist_id}/download/zip"),
         target,
-        progress,
     )
+    .await
+}
+
+blocking! {
+    fn download_playlist_build(playlist_id: &str, build_job_id: &str, target: &Path) -> u64;
+    fn download_playlist_zip(playlist_id: &str, target: &Path) -> u64;
 }

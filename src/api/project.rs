@@ -1,8 +1,8 @@
 //! gazu's `project` module: the lookups a batch script starts from.
 
-use super::with_query;
 use crate::client::Client;
 use crate::error::Result;
+use crate::route::with_query;
 
 /// GET `data/projects?name=...`: the first match, or `null`.
 pub fn get_project_by_name(client: &Client, name: &str) -> Result<String> {

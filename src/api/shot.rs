@@ -6,31 +6,31 @@ use super::asset::{export_csv, import_csv};
 use super::{check_id, Options};
 use crate::client::Client;
 use crate::error::Result;
-use crate::transfer::progress::ProgressFn;
 use crate::transfer::upload::Part;
+use crate::transfer::Call;
 
 /// Options of [`import_otio`].
 pub const IMPORT_OTIO_OPTIONS: &[&str] = &["episode", "naming_convention", "match_case"];
 
 /// gazu's `export_shots_with_csv` (options `episode`, `assigned_to`).
-pub fn export_shots_with_csv(
+pub async fn export_shots_with_csv(
     client: &Client,
+    call: &mut Call<'_>,
     project_id: &str,
     target: &Path,
     options: &Options,
-    progress: Option<&mut ProgressFn<'_>>,
 ) -> Result<u64> {
-    export_csv(client, project_id, "shots", target, options, progress)
+    export_csv(client, call, project_id, "shots", target, options).await
 }
 
 /// gazu's `import_shots_with_csv`: the created shots.
-pub fn import_shots_with_csv(
+pub async fn import_shots_with_csv(
     client: &Client,
+    call: &mut Call<'_>,
     project_id: &str,
     csv: &Path,
-    progress: Option<&mut ProgressFn<'_>>,
 ) -> Result<String> {
-    import_csv(client, project_id, "shots", csv, progress)
+    import_csv(client, call, project_id, "shots", csv).await
 }
 
 /// POST `import/otio/projects/{id}[/episodes/{episode}]` with the fields
@@ -38,12 +38,12 @@ pub fn import_shots_with_csv(
 /// `match_case` ("True"/"False", default true), then part `file`. Zou picks
 /// the OTIO adapter from the file's extension. Returns
 /// `{"created_shots": [...], "updated_shots": [...]}`.
-pub fn import_otio(
+pub async fn import_otio(
     client: &Client,
+    call: &mut Call<'_>,
     project_id: &str,
     otio: &Path,
     options: &Options,
-    progress: Option<&mut ProgressFn<'_>>,
 ) -> Result<String> {
     let project_id = check_id("project_id", project_id)?;
     let episode = options.id("episode")?;
@@ -68,5 +68,11 @@ pub fn import_otio(
         Part::field("match_case", match_case),
         Part::file("file", PathBuf::from(otio)),
     ];
-    client.upload_parts(&route, &parts, progress)
+    crate::transfer::upload::send_multipart(call, client, &route, &parts).await
+}
+
+blocking! {
+    fn export_shots_with_csv(project_id: &str, target: &Path, options: &Options) -> u64;
+    fn import_shots_with_csv(project_id: &str, csv: &Path) -> String;
+    fn import_otio(project_id: &str, otio: &Path, options: &Options) -> String;
 }

@@ -8,13 +8,12 @@ use std::path::{Path, PathBuf};
 use reqwest::Method;
 use serde_json::{json, Map, Value};
 
-use super::{check_id, parse_json, with_query, Options};
+use super::{check_id, json, numbered_file_parts, parse_json, upload, Options};
 use crate::client::Client;
 use crate::error::{Error, Result};
-use crate::transfer::progress::{Progress, ProgressFn};
-use crate::transfer::upload::{file_size, numbered_file_parts, send_multipart, Part};
-
-type Callback<'a, 'f> = Option<&'a mut ProgressFn<'f>>;
+use crate::route::with_query;
+use crate::transfer::upload::{send_multipart, total_size, Part};
+use crate::transfer::{Call, Operation};
 
 /// Options of [`upload_preview_file`].
 pub const UPLOAD_PREVIEW_OPTIONS: &[&str] = &["normalize_movie", "no_job"];
@@ -49,43 +48,33 @@ pub const CREATE_PREVIEW_OPTIONS: &[&str] = &["revision"];
 /// Options of [`all_tasks_for_project`].
 pub const ALL_TASKS_FOR_PROJECT_OPTIONS: &[&str] = &["task_type", "episode"];
 
-/// gazu's hand-built query of a preview upload: `?normalize=false`,
-/// `?no_job=true` or both, from the options `normalize_movie` and `no_job`.
-fn preview_query(options: &Options) -> Result<String> {
-    let mut params = Vec::new();
-    if !options.bool("normalize_movie", true)? {
-        params.push("normalize=false");
-    }
-    if options.bool("no_job", false)? {
-        params.push("no_job=true");
-    }
-    Ok(if params.is_empty() {
-        String::new()
-    } else {
-        format!("?{}", params.join("&"))
-    })
-}
-
+/// The route of a preview upload, with gazu's query: `normalize=false`,
+/// `no_job=true` or both, from the options `normalize_movie` and `no_job`.
 fn preview_upload_route(preview_file_id: &str, options: &Options) -> Result<String> {
-    Ok(format!(
-        "pictures/preview-files/{preview_file_id}{}",
-        preview_query(options)?
+    let normalize = options.bool("normalize_movie", true)?;
+    let no_job = options.bool("no_job", false)?;
+    Ok(with_query(
+        &format!("pictures/preview-files/{preview_file_id}"),
+        &[
+            ("normalize", (!normalize).then_some("false")),
+            ("no_job", no_job.then_some("true")),
+        ],
     ))
 }
 
 /// POST the preview file to `pictures/preview-files/{id}` (options
 /// `normalize_movie` (true), `no_job` (false)). Zou refuses to upload twice
 /// to one preview file.
-pub fn upload_preview_file(
+pub async fn upload_preview_file(
     client: &Client,
+    call: &mut Call<'_>,
     preview_file_id: &str,
     file: &Path,
     options: &Options,
-    progress: Callback,
 ) -> Result<String> {
     let id = check_id("preview_file_id", preview_file_id)?;
     let route = preview_upload_route(id, options)?;
-    client.upload(&route, &[file.to_path_buf()], &[], progress)
+    upload(client, call, &route, &[file.to_path_buf()], &[]).await
 }
 
 /// The multipart fields of a comment, in gazu's order. `for_client` is sent
@@ -141,29 +130,24 @@ fn comment_body(task_status_id: &str, options: &Options) -> Result<Value> {
     Ok(body)
 }
 
-/// Posts a comment, multipart when there are attachments. Returns the
-/// comment and the bytes sent.
+/// Posts a comment, multipart when there are attachments.
 async fn post_comment(
     client: &Client,
+    call: &mut Call<'_>,
     task_id: &str,
     task_status_id: &str,
     attachments: &[PathBuf],
     options: &Options,
-    progress: &mut Progress<'_>,
-    offset: u64,
-) -> Result<(Value, u64)> {
+) -> Result<Value> {
     let route = format!("actions/tasks/{task_id}/comment");
     if attachments.is_empty() {
         let body = comment_body(task_status_id, options)?;
-        return Ok((
-            client.json_value(Method::POST, &route, Some(&body)).await?,
-            0,
-        ));
+        return json(client, call, Method::POST, &route, Some(&body)).await;
     }
     let mut parts = comment_fields(task_status_id, options)?;
     parts.extend(numbered_file_parts(attachments));
-    let (answer, sent) = send_multipart(client, &route, &parts, progress, offset).await?;
-    Ok((json_answer(&route, &answer)?, sent))
+    let answer = send_multipart(call, client, &route, &parts).await?;
+    json_answer(&route, &answer)
 }
 
 fn json_answer(route: &str, text: &str) -> Result<Value> {
@@ -173,25 +157,11 @@ fn json_answer(route: &str, text: &str) -> Result<Value> {
     })
 }
 
-fn total_size(files: &[PathBuf]) -> Result<u64> {
-    files.iter().map(|f| file_size(f)).sum()
-}
-
-/// Runs one operation of several requests with one progress stream of
-/// `total` bytes: first call before the first request, last after the last.
-fn with_progress<T>(
-    client: &Client,
-    callback: Callback,
-    total: u64,
-    operation: impl AsyncFnOnce(&mut Progress<'_>) -> Result<T>,
-) -> Result<T> {
-    let mut progress = Progress::new(callback);
-    client.block_on(async {
-        progress.start(total)?;
-        let value = operation(&mut progress).await?;
-        progress.finish(total)?;
-        Ok(value)
-    })
+/// Declares an upload of `files` (checked now, before any request) as the
+/// call's one progress stream: first call `(0, sum of their sizes)`.
+fn expect_upload(call: &mut Call<'_>, files: &[PathBuf]) -> Result<()> {
+    let total = total_size(files)?;
+    call.expect(Operation::Upload, total, files.len())
 }
 
 /// POST `actions/tasks/{id}/comment`: a JSON comment, or multipart with the
@@ -199,40 +169,29 @@ fn with_progress<T>(
 /// last attachment first; Zou stores them in part order, so here they keep
 /// the caller's order). Options: comment, person, checklist, created_at,
 /// links, for_client.
-pub fn add_comment(
+pub async fn add_comment(
     client: &Client,
+    call: &mut Call<'_>,
     task_id: &str,
     task_status_id: &str,
     attachments: &[PathBuf],
     options: &Options,
-    progress: Callback,
 ) -> Result<String> {
     let task_id = check_id("task_id", task_id)?;
     let task_status_id = check_id("task_status_id", task_status_id)?;
-    let total = total_size(attachments)?;
-    with_progress(client, progress, total, async |progress| {
-        let (comment, _) = post_comment(
-            client,
-            task_id,
-            task_status_id,
-            attachments,
-            options,
-            progress,
-            0,
-        )
-        .await?;
-        Ok(comment.to_string())
-    })
+    expect_upload(call, attachments)?;
+    let comment = post_comment(client, call, task_id, task_status_id, attachments, options).await?;
+    Ok(comment.to_string())
 }
 
 /// POST `actions/tasks/{task}/comments/{comment}/add-attachment`, files as
 /// `file`, `file-1`, ... in the order given. At least one file.
-pub fn add_attachment_files_to_comment(
+pub async fn add_attachment_files_to_comment(
     client: &Client,
+    call: &mut Call<'_>,
     task_id: &str,
     comment_id: &str,
     attachments: &[PathBuf],
-    progress: Callback,
 ) -> Result<String> {
     let task_id = check_id("task_id", task_id)?;
     let comment_id = check_id("comment_id", comment_id)?;
@@ -241,12 +200,14 @@ pub fn add_attachment_files_to_comment(
             "the attachments list is empty".into(),
         ));
     }
-    client.upload(
+    upload(
+        client,
+        call,
         &format!("actions/tasks/{task_id}/comments/{comment_id}/add-attachment"),
         attachments,
         &[],
-        progress,
     )
+    .await
 }
 
 /// A list of comments as gazu's batch functions take it: objects that may
@@ -302,15 +263,14 @@ impl CommentBatch {
         Ok(batch)
     }
 
-    fn total(&self) -> Result<u64> {
-        let all: Vec<PathBuf> = self
-            .attachments
+    /// Every local file of the batch.
+    fn files(&self) -> Vec<PathBuf> {
+        self.attachments
             .iter()
             .chain(&self.previews)
             .flatten()
             .cloned()
-            .collect();
-        total_size(&all)
+            .collect()
     }
 }
 
@@ -318,11 +278,11 @@ impl CommentBatch {
 /// without a task): parts `attachment_file-{x}-{y}` and `preview_file-{x}-{y}`
 /// for comment x's files, then the `comments` JSON part. Unlike gazu, the
 /// local paths are not sent to the server inside that JSON.
-pub fn batch_comments(
+pub async fn batch_comments(
     client: &Client,
+    call: &mut Call<'_>,
     task_id: Option<&str>,
     comments_json: &str,
-    progress: Callback,
 ) -> Result<String> {
     let route = match task_id {
         Some(id) => format!("actions/tasks/{}/batch-comment", check_id("task_id", id)?),
@@ -342,7 +302,7 @@ pub fn batch_comments(
         name: "comments".into(),
         json: Value::Array(batch.comments.into_iter().map(Value::Object).collect()).to_string(),
     });
-    client.upload_parts(&route, &parts, progress)
+    send_multipart(call, client, &route, &parts).await
 }
 
 /// POST `actions/projects/{id}/tasks/comment-many`. Zou 1.0.97 takes a JSON
@@ -351,11 +311,11 @@ pub fn batch_comments(
 /// comments are posted as JSON, then each comment's `attachment_files` are
 /// added to it and its `preview_files` become its previews, in one progress
 /// stream. Returns the created comments.
-pub fn create_multiple_comments(
+pub async fn create_multiple_comments(
     client: &Client,
+    call: &mut Call<'_>,
     project_id: &str,
     comments_json: &str,
-    progress: Callback,
 ) -> Result<String> {
     let project_id = check_id("project_id", project_id)?;
     let mut batch = CommentBatch::parse(comments_json)?;
@@ -373,12 +333,11 @@ pub fn create_multiple_comments(
             }
         }
     }
-    let total = batch.total()?;
-    let batch = &batch;
-    with_progress(client, progress, total, async |progress| {
+    expect_upload(call, &batch.files())?;
+    {
         let route = format!("actions/projects/{}/tasks/comment-many", project_id);
         let body = Value::Array(batch.comments.iter().cloned().map(Value::Object).collect());
-        let created = client.json_value(Method::POST, &route, Some(&body)).await?;
+        let created = json(client, call, Method::POST, &route, Some(&body)).await?;
         let mut created = match created {
             Value::Array(list) => list,
             other => {
@@ -403,7 +362,6 @@ pub fn create_multiple_comments(
                 ),
             });
         }
-        let mut offset = 0;
         for (index, comment) in created.iter_mut().enumerate() {
             let (Some(attachments), Some(previews)) =
                 (batch.attachments.get(index), batch.previews.get(index))
@@ -414,31 +372,22 @@ pub fn create_multiple_comments(
             let comment_id = super::field(comment, "id", &route)?.to_string();
             if !attachments.is_empty() {
                 let add = format!("actions/tasks/{task_id}/comments/{comment_id}/add-attachment");
-                let (answer, sent) = send_multipart(
-                    client,
-                    &add,
-                    &numbered_file_parts(attachments),
-                    progress,
-                    offset,
-                )
-                .await?;
-                offset += sent;
+                let answer =
+                    send_multipart(call, client, &add, &numbered_file_parts(attachments)).await?;
                 comment["attachment_files"] = json_answer(&add, &answer)?;
             }
             let mut preview_files = Vec::new();
             for path in previews {
-                let (preview, sent) = add_preview_async(
+                let preview = add_preview_steps(
                     client,
+                    call,
                     &task_id,
                     &comment_id,
                     path,
                     None,
                     &Options::default(),
-                    progress,
-                    offset,
                 )
                 .await?;
-                offset += sent;
                 preview_files.push(preview);
             }
             if !previews.is_empty() {
@@ -446,7 +395,7 @@ pub fn create_multiple_comments(
             }
         }
         Ok(Value::Array(created).to_string())
-    })
+    }
 }
 
 /// POST `actions/tasks/{task}/comments/{comment}/add-preview`: a new, empty
@@ -461,9 +410,7 @@ pub fn create_preview(
     let comment_id = check_id("comment_id", comment_id)?;
     let body = revision_body(options)?;
     let route = format!("actions/tasks/{task_id}/comments/{comment_id}/add-preview");
-    client
-        .block_on(client.json_value(Method::POST, &route, Some(&body)))
-        .map(|v| v.to_string())
+    client.post(&route, Some(&body.to_string()))
 }
 
 fn revision_body(options: &Options) -> Result<Value> {
@@ -474,18 +421,16 @@ fn revision_body(options: &Options) -> Result<Value> {
 }
 
 /// create_preview (or create_extra_preview when `extra_of` is given), then
-/// the upload of the file. Returns the uploaded preview file and the bytes sent.
-#[allow(clippy::too_many_arguments)]
-async fn add_preview_async(
+/// the upload of the file. Returns the uploaded preview file.
+async fn add_preview_steps(
     client: &Client,
+    call: &mut Call<'_>,
     task_id: &str,
     comment_id: &str,
     file: &Path,
     extra_of: Option<&str>,
     options: &Options,
-    progress: &mut Progress<'_>,
-    offset: u64,
-) -> Result<(Value, u64)> {
+) -> Result<Value> {
     let (route, body) = match extra_of {
         None => (
             format!("actions/tasks/{task_id}/comments/{comment_id}/add-preview"),
@@ -498,87 +443,78 @@ async fn add_preview_async(
             json!({}),
         ),
     };
-    let preview = client.json_value(Method::POST, &route, Some(&body)).await?;
+    let preview = json(client, call, Method::POST, &route, Some(&body)).await?;
     let preview_id = super::field(&preview, "id", &route)?;
     let upload = preview_upload_route(preview_id, options)?;
-    let (answer, sent) = send_multipart(
-        client,
-        &upload,
-        &[Part::file("file", file)],
-        progress,
-        offset,
-    )
-    .await?;
-    Ok((json_answer(&upload, &answer)?, sent))
+    let answer = send_multipart(call, client, &upload, &[Part::file("file", file)]).await?;
+    json_answer(&upload, &answer)
 }
 
 /// gazu's `add_preview`: create_preview, then upload_preview_file, with one
 /// progress stream (gazu has none). Options: normalize_movie (true),
 /// revision, no_job (false). The file is checked before anything is
 /// created, so a bad path leaves no empty preview behind.
-pub fn add_preview(
+pub async fn add_preview(
     client: &Client,
+    call: &mut Call<'_>,
     task_id: &str,
     comment_id: &str,
     preview_file_path: &Path,
     options: &Options,
-    progress: Callback,
 ) -> Result<String> {
     add_preview_or_extra(
         client,
+        call,
         task_id,
         comment_id,
         None,
         preview_file_path,
         options,
-        progress,
     )
+    .await
 }
 
 /// gazu's `add_extra_preview`: create_extra_preview (POST
 /// `actions/tasks/{task}/comments/{comment}/preview-files/{preview}`), then
 /// upload_preview_file. Options: normalize_movie (true), no_job (false).
-pub fn add_extra_preview(
+pub async fn add_extra_preview(
     client: &Client,
+    call: &mut Call<'_>,
     task_id: &str,
     comment_id: &str,
     preview_file_id: &str,
     preview_file_path: &Path,
     options: &Options,
-    progress: Callback,
 ) -> Result<String> {
     let preview_file_id = check_id("preview_file_id", preview_file_id)?;
     add_preview_or_extra(
         client,
+        call,
         task_id,
         comment_id,
         Some(preview_file_id),
         preview_file_path,
         options,
-        progress,
     )
+    .await
 }
 
-fn add_preview_or_extra(
+async fn add_preview_or_extra(
     client: &Client,
+    call: &mut Call<'_>,
     task_id: &str,
     comment_id: &str,
     extra_of: Option<&str>,
     file: &Path,
     options: &Options,
-    progress: Callback,
 ) -> Result<String> {
     let task_id = check_id("task_id", task_id)?;
     let comment_id = check_id("comment_id", comment_id)?;
-    preview_query(options)?; // options checked before anything is created
-    let total = total_size(&[file.to_path_buf()])?;
-    with_progress(client, progress, total, async |progress| {
-        let (preview, _) = add_preview_async(
-            client, task_id, comment_id, file, extra_of, options, progress, 0,
-        )
-        .await?;
-        Ok(preview.to_string())
-    })
+    preview_upload_route(comment_id, options)?; // options checked before anything is created
+    expect_upload(call, &[file.to_path_buf()])?;
+    let preview =
+        add_preview_steps(client, call, task_id, comment_id, file, extra_of, options).await?;
+    Ok(preview.to_string())
 }
 
 /// gazu's `publish_preview`: a comment (with its attachments), then a
@@ -586,56 +522,42 @@ fn add_preview_or_extra(
 /// thumbnail; one progress stream over every file. Returns
 /// `{"comment": ..., "preview_file": ...}`. As in gazu, a failure after the
 /// comment leaves the comment in place.
-pub fn publish_preview(
+pub async fn publish_preview(
     client: &Client,
+    call: &mut Call<'_>,
     task_id: &str,
     task_status_id: &str,
     preview_file_path: &Path,
     attachments: &[PathBuf],
     options: &Options,
-    progress: Callback,
 ) -> Result<String> {
     let task_id = check_id("task_id", task_id)?;
     let task_status_id = check_id("task_status_id", task_status_id)?;
     // Options checked before anything is created.
     comment_fields(task_status_id, options)?;
-    preview_query(options)?;
+    preview_upload_route(task_id, options)?;
     let set_thumbnail = options.bool("set_thumbnail", false)?;
     let mut files = attachments.to_vec();
     files.push(preview_file_path.to_path_buf());
-    let total = total_size(&files)?;
-    with_progress(client, progress, total, async |progress| {
-        let (comment, sent) = post_comment(
-            client,
-            task_id,
-            task_status_id,
-            attachments,
-            options,
-            progress,
-            0,
-        )
-        .await?;
-        let comment_id = super::field(&comment, "id", "comment")?.to_string();
-        let (preview, _) = add_preview_async(
-            client,
-            task_id,
-            &comment_id,
-            preview_file_path,
-            None,
-            options,
-            progress,
-            sent,
-        )
-        .await?;
-        if set_thumbnail {
-            let preview_id = super::field(&preview, "id", "preview")?;
-            let route = format!("actions/preview-files/{preview_id}/set-main-preview");
-            client
-                .json_value(Method::PUT, &route, Some(&json!({})))
-                .await?;
-        }
-        Ok(json!({ "comment": comment, "preview_file": preview }).to_string())
-    })
+    expect_upload(call, &files)?;
+    let comment = post_comment(client, call, task_id, task_status_id, attachments, options).await?;
+    let comment_id = super::field(&comment, "id", "comment")?.to_string();
+    let preview = add_preview_steps(
+        client,
+        call,
+        task_id,
+        &comment_id,
+        preview_file_path,
+        None,
+        options,
+    )
+    .await?;
+    if set_thumbnail {
+        let preview_id = super::field(&preview, "id", "preview")?;
+        let route = format!("actions/preview-files/{preview_id}/set-main-preview");
+        json(client, call, Method::PUT, &route, Some(&json!({}))).await?;
+    }
+    Ok(json!({ "comment": comment, "preview_file": preview }).to_string())
 }
 
 /// GET `data/projects/{id}/tasks` (options `task_type`, `episode`: ids).
@@ -668,4 +590,41 @@ pub fn get_task_status_by_short_name(client: &Client, short_name: &str) -> Resul
         "data/task-status",
         &[("short_name", Some(short_name))],
     ))
+}
+
+blocking! {
+    fn upload_preview_file(preview_file_id: &str, file: &Path, options: &Options) -> String;
+    fn add_comment(
+        task_id: &str,
+        task_status_id: &str,
+        attachments: &[PathBuf],
+        options: &Options,
+    ) -> String;
+    fn add_attachment_files_to_comment(
+        task_id: &str,
+        comment_id: &str,
+        attachments: &[PathBuf],
+    ) -> String;
+    fn batch_comments(task_id: Option<&str>, comments_json: &str) -> String;
+    fn create_multiple_comments(project_id: &str, comments_json: &str) -> String;
+    fn add_preview(
+        task_id: &str,
+        comment_id: &str,
+        preview_file_path: &Path,
+        options: &Options,
+    ) -> String;
+    fn add_extra_preview(
+        task_id: &str,
+        comment_id: &str,
+        preview_file_id: &str,
+        preview_file_path: &Path,
+        options: &Options,
+    ) -> String;
+    fn publish_preview(
+        task_id: &str,
+        task_status_id: &str,
+        preview_file_path: &Path,
+        attachments: &[PathBuf],
+        options: &Options,
+    ) -> String;
 }

@@ -16,7 +16,8 @@ use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
 use kitsu::api::{files, project, task, Options};
-use kitsu::{Client, Error, ProgressFn};
+use kitsu::route::with_query;
+use kitsu::{Client, Error, ProgressFn, TransferOptions};
 use serde_json::{json, Value};
 
 type Result<T, E = Box<dyn std::error::Error>> = std::result::Result<T, E>;
@@ -308,7 +309,12 @@ fn download_project_previews(
             let target = folder.join(&name);
             let label = format!("{}/{}", safe_name(&entity), name);
             transfer(tally, &label, &name, |progress| {
-                files::download_preview_file(client, preview_id, &target, Some(progress))
+                files::blocking::download_preview_file(
+                    client,
+                    preview_id,
+                    &target,
+                    TransferOptions::with_progress(progress),
+                )
             });
         }
     }
@@ -465,7 +471,7 @@ fn find_or_create(
     create_route: &str,
     body: Value,
 ) -> Result<Value> {
-    let found = parse(&client.get(&format!("{list_route}?name={}", name.replace(' ', "%20")))?)?;
+    let found = parse(&client.get(&with_query(list_route, &[("name", Some(name))]))?)?;
     if let Some(first) = found.as_array().and_then(|a| a.first()) {
         return Ok(first.clone());
     }
@@ -548,13 +554,13 @@ fn demo_command(args: &[String]) -> Result<()> {
             json!({"comment": format!("preview {}", index + 1)}),
             task::ADD_COMMENT_OPTIONS,
         )?;
-        let comment = parse(&task::add_comment(
+        let comment = parse(&task::blocking::add_comment(
             &client,
             task_id,
             id(&status)?,
             &[],
             &options,
-            None,
+            TransferOptions::default(),
         )?)?;
         let comment_id = id(&comment)?;
         let label = format!(
@@ -566,13 +572,13 @@ fn demo_command(args: &[String]) -> Result<()> {
             &label,
             &path.display().to_string(),
             |progress| {
-                task::add_preview(
+                task::blocking::add_preview(
                     &client,
                     task_id,
                     comment_id,
                     path,
                     &Options::default(),
-                    Some(progress),
+                    TransferOptions::with_progress(progress),
                 )
                 .map(|_| file_len(path))
             },
@@ -595,8 +601,13 @@ fn demo_command(args: &[String]) -> Result<()> {
             &label,
             &path.display().to_string(),
             |progress| {
-                files::upload_working_file(&client, working_file_id, path, Some(progress))
-                    .map(|_| file_len(path))
+                files::blocking::upload_working_file(
+                    &client,
+                    working_file_id,
+                    path,
+                    TransferOptions::with_progress(progress),
+                )
+                .map(|_| file_len(path))
             },
         );
     }

@@ -7,13 +7,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{
-    arg_opt_str, arg_out, arg_path, arg_str, boundary, boundary_void, kitsu_progress_cb,
-    kitsu_result, progress_adapter, write_opt_string, Failure,
+    arg_path, boundary, boundary_void, kitsu_progress_cb, kitsu_result, kitsu_transfer_options,
+    write_opt_string, Failure,
 };
+use crate::api::{form_fields_from_json, raw};
 use crate::client::Client;
 use crate::error::Error;
-use crate::transfer::progress::ProgressFn;
-use crate::transfer::upload::form_fields_from_json;
 
 /// A connection to one Kitsu server: host, settings, tokens, and the threads
 /// that move bytes. Thread-safe: one client may run transfers from several
@@ -41,17 +40,14 @@ pub(crate) unsafe fn client_arg(ptr: *const kitsu_client) -> Result<Arc<Client>,
 /// Creates a client for `host`, written as users write it:
 /// `"https://kitsu.example.com/api"`. Nothing is sent yet. On success `*out`
 /// receives the client, to be freed with `kitsu_client_free`.
-///
-/// # Safety
-/// `host` is a NUL-terminated string; `out` is valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_client_new(
     host: *const c_char,
     out: *mut *mut kitsu_client,
 ) -> kitsu_result {
     boundary(|| {
-        let host = arg_str(host, "host")?;
-        let out = arg_out(out, "out")?;
+        let host = arg!(str host);
+        let out = arg!(out out);
         let client = Client::new(host)?;
         *out = Arc::into_raw(Arc::new(client)) as *mut kitsu_client;
         Ok(())
@@ -61,9 +57,6 @@ pub unsafe extern "C" fn kitsu_client_new(
 /// Frees a client: closes its connections and stops and joins every thread
 /// it started, so a plugin can be unloaded afterwards. NULL is a no-op.
 /// Call it once, after every other call on this client has returned.
-///
-/// # Safety
-/// `client` is NULL or a pointer from `kitsu_client_new` not yet freed.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_client_free(client: *mut kitsu_client) {
     boundary_void(|| {
@@ -78,10 +71,6 @@ pub unsafe extern "C" fn kitsu_client_free(client: *mut kitsu_client) {
 /// answer (user, organisation, tokens), to be freed with `kitsu_string_free`.
 /// A wrong password gives `KITSU_RESULT_AUTH_FAILED` with the server's
 /// message. Note that Zou locks an account for a minute after 5 wrong passwords.
-///
-/// # Safety
-/// `client` is valid; `email` and `password` are NUL-terminated strings;
-/// `out_json` is NULL or valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_client_log_in(
     client: *const kitsu_client,
@@ -90,24 +79,21 @@ pub unsafe extern "C" fn kitsu_client_log_in(
     out_json: *mut *mut c_char,
 ) -> kitsu_result {
     boundary(|| {
-        let client = client_arg(client)?;
-        let email = arg_str(email, "email")?;
-        let password = arg_str(password, "password")?;
+        let client = arg!(client client);
+        let email = arg!(str email);
+        let password = arg!(str password);
         let answer = client.log_in(email, password)?;
-        write_opt_string(out_json, answer, "auth/login")
+        write_opt_string(out_json, answer)
     })
 }
 
 /// Logs out (GET `auth/logout`) and forgets the tokens. The tokens are
 /// forgotten even when the server refuses; only a failure to reach the
 /// server is reported.
-///
-/// # Safety
-/// `client` is valid.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_client_log_out(client: *const kitsu_client) -> kitsu_result {
     boundary(|| {
-        let client = client_arg(client)?;
+        let client = arg!(client client);
         client.log_out()?;
         Ok(())
     })
@@ -116,9 +102,6 @@ pub unsafe extern "C" fn kitsu_client_log_out(client: *const kitsu_client) -> ki
 /// Sets the tokens directly, as gazu's `set_token` does (for example tokens
 /// kept from an earlier session). `refresh` may be NULL: without it an
 /// expired access token cannot be renewed. `access` may be NULL to forget it.
-///
-/// # Safety
-/// `client` is valid; `access` and `refresh` are NULL or NUL-terminated.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_client_set_tokens(
     client: *const kitsu_client,
@@ -126,9 +109,9 @@ pub unsafe extern "C" fn kitsu_client_set_tokens(
     refresh: *const c_char,
 ) -> kitsu_result {
     boundary(|| {
-        let client = client_arg(client)?;
-        let access = arg_opt_str(access, "access")?;
-        let refresh = arg_opt_str(refresh, "refresh")?;
+        let client = arg!(client client);
+        let access = arg!(opt_str access);
+        let refresh = arg!(opt_str refresh);
         client.set_tokens(access, refresh);
         Ok(())
     })
@@ -136,16 +119,13 @@ pub unsafe extern "C" fn kitsu_client_set_tokens(
 
 /// Turns TLS certificate verification on (non-zero, the default) or off
 /// (0: only for test servers; anyone on the path can then read the traffic).
-///
-/// # Safety
-/// `client` is valid.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_client_set_tls_verify(
     client: *const kitsu_client,
     verify: c_int,
 ) -> kitsu_result {
     boundary(|| {
-        let client = client_arg(client)?;
+        let client = arg!(client client);
         client.update_config(|config| config.tls_verify = verify != 0)?;
         Ok(())
     })
@@ -155,33 +135,27 @@ pub unsafe extern "C" fn kitsu_client_set_tls_verify(
 /// and Mozilla's roots (for a studio's own CA). NULL removes the bundle.
 /// A missing file gives `KITSU_RESULT_FILE_NOT_FOUND`, a file with no PEM
 /// certificate `KITSU_RESULT_INVALID_PARAMETER`.
-///
-/// # Safety
-/// `client` is valid; `pem_path` is NULL or NUL-terminated.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_client_set_ca_bundle(
     client: *const kitsu_client,
     pem_path: *const c_char,
 ) -> kitsu_result {
     boundary(|| {
-        let client = client_arg(client)?;
-        let path = arg_opt_str(pem_path, "pem_path")?.map(PathBuf::from);
+        let client = arg!(client client);
+        let path = arg!(opt_str pem_path).map(PathBuf::from);
         client.update_config(|config| config.ca_bundle = path)?;
         Ok(())
     })
 }
 
 /// Seconds allowed to set up a connection (TCP and TLS). Default 30; at least 1.
-///
-/// # Safety
-/// `client` is valid.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_client_set_connect_timeout(
     client: *const kitsu_client,
     seconds: u32,
 ) -> kitsu_result {
     boundary(|| {
-        let client = client_arg(client)?;
+        let client = arg!(client client);
         client.update_config(|config| {
             config.connect_timeout = Duration::from_secs(u64::from(seconds))
         })?;
@@ -192,16 +166,13 @@ pub unsafe extern "C" fn kitsu_client_set_connect_timeout(
 /// Seconds without a byte moving (either way, answer awaited included) after
 /// which a transfer fails with `KITSU_RESULT_STALLED`. Default 60; at least 1.
 /// There is no total timeout: a large transfer is never killed by a clock.
-///
-/// # Safety
-/// `client` is valid.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_client_set_stall_timeout(
     client: *const kitsu_client,
     seconds: u32,
 ) -> kitsu_result {
     boundary(|| {
-        let client = client_arg(client)?;
+        let client = arg!(client client);
         client.update_config(|config| {
             config.stall_timeout = Duration::from_secs(u64::from(seconds))
         })?;
@@ -212,16 +183,13 @@ pub unsafe extern "C" fn kitsu_client_set_stall_timeout(
 /// Seconds a download waits out 202 "preview still processing" answers
 /// (honouring `Retry-After`) before `KITSU_RESULT_PROCESSING_TIMEOUT`.
 /// Default 60, as gazu; 0 fails at the first 202.
-///
-/// # Safety
-/// `client` is valid.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_client_set_processing_timeout(
     client: *const kitsu_client,
     seconds: u32,
 ) -> kitsu_result {
     boundary(|| {
-        let client = client_arg(client)?;
+        let client = arg!(client client);
         client.update_config(|config| {
             config.processing_timeout = Duration::from_secs(u64::from(seconds))
         })?;
@@ -236,28 +204,21 @@ pub unsafe extern "C" fn kitsu_client_set_processing_timeout(
 /// a file already at `target_path` is left untouched; an error answer is
 /// never written anywhere. A 202 "preview still processing" answer is waited
 /// out (see `kitsu_client_set_processing_timeout`). `progress` may be NULL.
-///
-/// # Safety
-/// `client` is valid; `path` and `target_path` are NUL-terminated;
-/// `progress`, when not NULL, may be called with `user_data` during the call.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_client_download(
     client: *const kitsu_client,
     path: *const c_char,
     target_path: *const c_char,
+    transfer: *const kitsu_transfer_options,
     progress: kitsu_progress_cb,
     user_data: *mut c_void,
 ) -> kitsu_result {
     boundary(|| {
-        let client = client_arg(client)?;
-        let path = arg_str(path, "path")?;
-        let target = arg_path(target_path, "target_path")?;
-        let mut callback = progress_adapter(progress, user_data);
-        client.download(
-            path,
-            &target,
-            callback.as_mut().map(|f| f as &mut ProgressFn),
-        )?;
+        let client = arg!(client client);
+        let path = arg!(str path);
+        let target = arg!(path target_path);
+        let mut transfer = arg!(transfer transfer, progress, user_data);
+        raw::blocking::download(&client, path, &target, transfer.options())?;
         Ok(())
     })
 }
@@ -266,25 +227,23 @@ pub unsafe extern "C" fn kitsu_client_download(
 /// `*out_data` and `*out_len` receive the bytes, to be freed with
 /// `kitsu_bytes_free(*out_data, *out_len)`. Same status handling, 202 wait
 /// and progress contract as `kitsu_client_download`.
-///
-/// # Safety
-/// `client` is valid; `path` is NUL-terminated; `out_data` and `out_len` are valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_client_get_bytes(
     client: *const kitsu_client,
     path: *const c_char,
+    transfer: *const kitsu_transfer_options,
     progress: kitsu_progress_cb,
     user_data: *mut c_void,
     out_data: *mut *mut u8,
     out_len: *mut usize,
 ) -> kitsu_result {
     boundary(|| {
-        let client = client_arg(client)?;
-        let path = arg_str(path, "path")?;
-        let out_data = arg_out(out_data, "out_data")?;
-        let out_len = arg_out(out_len, "out_len")?;
-        let mut callback = progress_adapter(progress, user_data);
-        let data = client.get_bytes(path, callback.as_mut().map(|f| f as &mut ProgressFn))?;
+        let client = arg!(client client);
+        let path = arg!(str path);
+        let out_data = arg!(out out_data);
+        let out_len = arg!(out out_len);
+        let mut transfer = arg!(transfer transfer, progress, user_data);
+        let data = raw::blocking::get_file_data_from_url(&client, path, transfer.options())?;
         let boxed = data.into_boxed_slice();
         *out_len = boxed.len();
         *out_data = Box::into_raw(boxed).cast::<u8>();
@@ -302,11 +261,6 @@ pub unsafe extern "C" fn kitsu_client_get_bytes(
 /// file sizes. On success `*out_json` (when not NULL) receives the server's
 /// JSON answer, freed with `kitsu_string_free`. A 2xx answer carrying an
 /// error message gives `KITSU_RESULT_UPLOAD_FAILED`.
-///
-/// # Safety
-/// `client` is valid; `path` is NUL-terminated; `file_paths` holds
-/// `file_count` NUL-terminated strings; `form_json` is NULL or NUL-terminated;
-/// `out_json` is NULL or valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_client_upload(
     client: *const kitsu_client,
@@ -314,26 +268,22 @@ pub unsafe extern "C" fn kitsu_client_upload(
     file_paths: *const *const c_char,
     file_count: usize,
     form_json: *const c_char,
+    transfer: *const kitsu_transfer_options,
     progress: kitsu_progress_cb,
     user_data: *mut c_void,
     out_json: *mut *mut c_char,
 ) -> kitsu_result {
     boundary(|| {
-        let client = client_arg(client)?;
-        let path = arg_str(path, "path")?;
+        let client = arg!(client client);
+        let path = arg!(str path);
         let files = path_list(file_paths, file_count)?;
-        let fields = match arg_opt_str(form_json, "form_json")? {
+        let fields = match arg!(opt_str form_json) {
             Some(json) => form_fields_from_json(json)?,
             None => Vec::new(),
         };
-        let mut callback = progress_adapter(progress, user_data);
-        let answer = client.upload(
-            path,
-            &files,
-            &fields,
-            callback.as_mut().map(|f| f as &mut ProgressFn),
-        )?;
-        write_opt_string(out_json, answer, path)
+        let mut transfer = arg!(transfer transfer, progress, user_data);
+        let answer = raw::blocking::upload(&client, path, &files, &fields, transfer.options())?;
+        write_opt_string(out_json, answer)
     })
 }
 
@@ -379,9 +329,6 @@ pub(crate) unsafe fn path_list_or_empty(
 
 /// GET `path`; on success `*out_json` receives the answer's text (`null`
 /// for an empty body), freed with `kitsu_string_free`. Reaches any Zou route.
-///
-/// # Safety
-/// `client` is valid; `path` is NUL-terminated; `out_json` is valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_client_get(
     client: *const kitsu_client,
@@ -389,19 +336,15 @@ pub unsafe extern "C" fn kitsu_client_get(
     out_json: *mut *mut c_char,
 ) -> kitsu_result {
     boundary(|| {
-        let client = client_arg(client)?;
-        let path = arg_str(path, "path")?;
-        let out = arg_out(out_json, "out_json")?;
-        write_opt_string(out, client.get(path)?, path)
+        let client = arg!(client client);
+        let path = arg!(str path);
+        let out = arg!(out out_json);
+        write_opt_string(out, client.get(path)?)
     })
 }
 
 /// POST `json_body` (a JSON text, or NULL for no body) to `path`; on success
 /// `*out_json` receives the answer's text, freed with `kitsu_string_free`.
-///
-/// # Safety
-/// `client` is valid; `path` is NUL-terminated; `json_body` is NULL or
-/// NUL-terminated; `out_json` is valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_client_post(
     client: *const kitsu_client,
@@ -410,19 +353,16 @@ pub unsafe extern "C" fn kitsu_client_post(
     out_json: *mut *mut c_char,
 ) -> kitsu_result {
     boundary(|| {
-        let client = client_arg(client)?;
-        let path = arg_str(path, "path")?;
-        let body = arg_opt_str(json_body, "json_body")?;
-        let out = arg_out(out_json, "out_json")?;
-        write_opt_string(out, client.post(path, body)?, path)
+        let client = arg!(client client);
+        let path = arg!(str path);
+        let body = arg!(opt_str json_body);
+        let out = arg!(out out_json);
+        write_opt_string(out, client.post(path, body)?)
     })
 }
 
 /// PUT `json_body` (a JSON text, or NULL for no body) to `path`; on success
 /// `*out_json` receives the answer's text, freed with `kitsu_string_free`.
-///
-/// # Safety
-/// As `kitsu_client_post`.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_client_put(
     client: *const kitsu_client,
@@ -431,19 +371,16 @@ pub unsafe extern "C" fn kitsu_client_put(
     out_json: *mut *mut c_char,
 ) -> kitsu_result {
     boundary(|| {
-        let client = client_arg(client)?;
-        let path = arg_str(path, "path")?;
-        let body = arg_opt_str(json_body, "json_body")?;
-        let out = arg_out(out_json, "out_json")?;
-        write_opt_string(out, client.put(path, body)?, path)
+        let client = arg!(client client);
+        let path = arg!(str path);
+        let body = arg!(opt_str json_body);
+        let out = arg!(out out_json);
+        write_opt_string(out, client.put(path, body)?)
     })
 }
 
 /// DELETE `path`; on success `*out_json` receives the answer's text
 /// (`null` for an empty body), freed with `kitsu_string_free`.
-///
-/// # Safety
-/// `client` is valid; `path` is NUL-terminated; `out_json` is valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_client_delete(
     client: *const kitsu_client,
@@ -451,9 +388,9 @@ pub unsafe extern "C" fn kitsu_client_delete(
     out_json: *mut *mut c_char,
 ) -> kitsu_result {
     boundary(|| {
-        let client = client_arg(client)?;
-        let path = arg_str(path, "path")?;
-        let out = arg_out(out_json, "out_json")?;
-        write_opt_string(out, client.delete(path)?, path)
+        let client = arg!(client client);
+        let path = arg!(str path);
+        let out = arg!(out out_json);
+        write_opt_string(out, client.delete(path)?)
     })
 }

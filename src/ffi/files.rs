@@ -3,44 +3,39 @@
 
 use std::ffi::{c_char, c_void};
 
-use super::client::{client_arg, kitsu_client};
+use super::client::kitsu_client;
 use super::{
-    arg_options, arg_out, arg_path, arg_str, as_progress, boundary, kitsu_progress_cb,
-    kitsu_result, progress_adapter, write_opt_string,
+    arg_options, boundary, kitsu_progress_cb, kitsu_result, kitsu_transfer_options,
+    write_opt_string,
 };
 use crate::api::{files, files::AvatarOf};
 
 /// gazu `files.upload_working_file`: POST the file to
 /// `data/working-files/{working_file_id}/file` (part `file`); the answer is the working file.
 ///
-/// On success `*out_json` (when `out_json` is not NULL) receives the server's JSON answer,
-/// freed with kitsu_string_free(). `progress` may be NULL; its `total` is the sum of the sizes
-/// of the files sent.
-///
-/// # Safety
-/// `client` is a live client; string arguments are NULL or NUL-terminated;
-/// path arrays hold their count of such strings; out pointers are NULL or writable.
+/// An upload: see "Transfers" and "Uploads" in the contract at the top.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_files_upload_working_file(
     client: *const kitsu_client,
     working_file_id: *const c_char,
     file_path: *const c_char,
+    transfer: *const kitsu_transfer_options,
     progress: kitsu_progress_cb,
     user_data: *mut c_void,
     out_json: *mut *mut c_char,
 ) -> kitsu_result {
     boundary(|| {
-        let client = client_arg(client)?;
-        let working_file_id = arg_str(working_file_id, "working_file_id")?;
-        let file_path = arg_path(file_path, "file_path")?;
-        let mut callback = progress_adapter(progress, user_data);
-        let answer = files::upload_working_file(
+        let client = arg!(client client);
+        let working_file_id = arg!(str working_file_id);
+        let file_path = arg!(path file_path);
+        let mut transfer = arg!(transfer transfer, progress, user_data);
+        let answer = files::blocking::upload_working_file(
             &client,
             working_file_id,
             &file_path,
-            as_progress(&mut callback),
+            transfer.options(),
         )?;
-        write_opt_string(out_json, answer, "kitsu_files_upload_working_file")
+        write_opt_string(out_json, answer)
     })
 }
 
@@ -49,35 +44,30 @@ pub unsafe extern "C" fn kitsu_files_upload_working_file(
 /// ...}`. Zou answers 400 for a file that is not a readable picture. Zou races on concurrent
 /// uploads for one entity: do not upload two avatars of the same person at once.
 ///
-/// On success `*out_json` (when `out_json` is not NULL) receives the server's JSON answer,
-/// freed with kitsu_string_free(). `progress` may be NULL; its `total` is the sum of the sizes
-/// of the files sent.
-///
-/// # Safety
-/// `client` is a live client; string arguments are NULL or NUL-terminated;
-/// path arrays hold their count of such strings; out pointers are NULL or writable.
+/// An upload: see "Transfers" and "Uploads" in the contract at the top.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_files_upload_person_avatar(
     client: *const kitsu_client,
     person_id: *const c_char,
     file_path: *const c_char,
+    transfer: *const kitsu_transfer_options,
     progress: kitsu_progress_cb,
     user_data: *mut c_void,
     out_json: *mut *mut c_char,
 ) -> kitsu_result {
     boundary(|| {
-        let client = client_arg(client)?;
-        let person_id = arg_str(person_id, "person_id")?;
-        let file_path = arg_path(file_path, "file_path")?;
-        let mut callback = progress_adapter(progress, user_data);
-        let answer = files::upload_avatar(
+        let client = arg!(client client);
+        let person_id = arg!(str person_id);
+        let file_path = arg!(path file_path);
+        let mut transfer = arg!(transfer transfer, progress, user_data);
+        let answer = files::blocking::upload_avatar(
             &client,
             AvatarOf::Person,
             person_id,
             &file_path,
-            as_progress(&mut callback),
+            transfer.options(),
         )?;
-        write_opt_string(out_json, answer, "kitsu_files_upload_person_avatar")
+        write_opt_string(out_json, answer)
     })
 }
 
@@ -86,35 +76,30 @@ pub unsafe extern "C" fn kitsu_files_upload_person_avatar(
 /// ...}`. Zou answers 400 for a file that is not a readable picture. Zou races on concurrent
 /// uploads for one entity: do not upload two avatars of the same project at once.
 ///
-/// On success `*out_json` (when `out_json` is not NULL) receives the server's JSON answer,
-/// freed with kitsu_string_free(). `progress` may be NULL; its `total` is the sum of the sizes
-/// of the files sent.
-///
-/// # Safety
-/// `client` is a live client; string arguments are NULL or NUL-terminated;
-/// path arrays hold their count of such strings; out pointers are NULL or writable.
+/// An upload: see "Transfers" and "Uploads" in the contract at the top.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_files_upload_project_avatar(
     client: *const kitsu_client,
     project_id: *const c_char,
     file_path: *const c_char,
+    transfer: *const kitsu_transfer_options,
     progress: kitsu_progress_cb,
     user_data: *mut c_void,
     out_json: *mut *mut c_char,
 ) -> kitsu_result {
     boundary(|| {
-        let client = client_arg(client)?;
-        let project_id = arg_str(project_id, "project_id")?;
-        let file_path = arg_path(file_path, "file_path")?;
-        let mut callback = progress_adapter(progress, user_data);
-        let answer = files::upload_avatar(
+        let client = arg!(client client);
+        let project_id = arg!(str project_id);
+        let file_path = arg!(path file_path);
+        let mut transfer = arg!(transfer transfer, progress, user_data);
+        let answer = files::blocking::upload_avatar(
             &client,
             AvatarOf::Project,
             project_id,
             &file_path,
-            as_progress(&mut callback),
+            transfer.options(),
         )?;
-        write_opt_string(out_json, answer, "kitsu_files_upload_project_avatar")
+        write_opt_string(out_json, answer)
     })
 }
 
@@ -124,35 +109,30 @@ pub unsafe extern "C" fn kitsu_files_upload_project_avatar(
 /// races on concurrent uploads for one entity: do not upload two avatars of the same
 /// organisation at once.
 ///
-/// On success `*out_json` (when `out_json` is not NULL) receives the server's JSON answer,
-/// freed with kitsu_string_free(). `progress` may be NULL; its `total` is the sum of the sizes
-/// of the files sent.
-///
-/// # Safety
-/// `client` is a live client; string arguments are NULL or NUL-terminated;
-/// path arrays hold their count of such strings; out pointers are NULL or writable.
+/// An upload: see "Transfers" and "Uploads" in the contract at the top.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_files_upload_organisation_avatar(
     client: *const kitsu_client,
     organisation_id: *const c_char,
     file_path: *const c_char,
+    transfer: *const kitsu_transfer_options,
     progress: kitsu_progress_cb,
     user_data: *mut c_void,
     out_json: *mut *mut c_char,
 ) -> kitsu_result {
     boundary(|| {
-        let client = client_arg(client)?;
-        let organisation_id = arg_str(organisation_id, "organisation_id")?;
-        let file_path = arg_path(file_path, "file_path")?;
-        let mut callback = progress_adapter(progress, user_data);
-        let answer = files::upload_avatar(
+        let client = arg!(client client);
+        let organisation_id = arg!(str organisation_id);
+        let file_path = arg!(path file_path);
+        let mut transfer = arg!(transfer transfer, progress, user_data);
+        let answer = files::blocking::upload_avatar(
             &client,
             AvatarOf::Organisation,
             organisation_id,
             &file_path,
-            as_progress(&mut callback),
+            transfer.options(),
         )?;
-        write_opt_string(out_json, answer, "kitsu_files_upload_organisation_avatar")
+        write_opt_string(out_json, answer)
     })
 }
 
@@ -160,31 +140,26 @@ pub unsafe extern "C" fn kitsu_files_upload_organisation_avatar(
 /// writes to the server-given path when no target is given; here `target_path` is required, so
 /// a server-given path never decides where a file lands.
 ///
-/// Downloads atomically to `target_path` as kitsu_client_download() does: nothing partial and
-/// no error answer ever lands at the target, and a file already there is kept on any failure. A
-/// 202 "still processing" is waited out. `progress` may be NULL.
-///
-/// # Safety
-/// `client` is a live client; string arguments are NULL or NUL-terminated;
-/// path arrays hold their count of such strings; out pointers are NULL or writable.
+/// A download: see "Transfers" and "Downloads" in the contract at the top.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_files_download_working_file(
     client: *const kitsu_client,
     working_file_id: *const c_char,
     target_path: *const c_char,
+    transfer: *const kitsu_transfer_options,
     progress: kitsu_progress_cb,
     user_data: *mut c_void,
 ) -> kitsu_result {
     boundary(|| {
-        let client = client_arg(client)?;
-        let working_file_id = arg_str(working_file_id, "working_file_id")?;
-        let target_path = arg_path(target_path, "target_path")?;
-        let mut callback = progress_adapter(progress, user_data);
-        files::download_working_file(
+        let client = arg!(client client);
+        let working_file_id = arg!(str working_file_id);
+        let target_path = arg!(path target_path);
+        let mut transfer = arg!(transfer transfer, progress, user_data);
+        files::blocking::download_working_file(
             &client,
             working_file_id,
             &target_path,
-            as_progress(&mut callback),
+            transfer.options(),
         )?;
         Ok(())
     })
@@ -195,31 +170,26 @@ pub unsafe extern "C" fn kitsu_files_download_working_file(
 /// `pictures/originals/preview-files/{id}.{extension}` otherwise. A preview with no file yet
 /// gives KITSU_RESULT_INVALID_RESPONSE.
 ///
-/// Downloads atomically to `target_path` as kitsu_client_download() does: nothing partial and
-/// no error answer ever lands at the target, and a file already there is kept on any failure. A
-/// 202 "still processing" is waited out. `progress` may be NULL.
-///
-/// # Safety
-/// `client` is a live client; string arguments are NULL or NUL-terminated;
-/// path arrays hold their count of such strings; out pointers are NULL or writable.
+/// A download: see "Transfers" and "Downloads" in the contract at the top.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_files_download_preview_file(
     client: *const kitsu_client,
     preview_file_id: *const c_char,
     target_path: *const c_char,
+    transfer: *const kitsu_transfer_options,
     progress: kitsu_progress_cb,
     user_data: *mut c_void,
 ) -> kitsu_result {
     boundary(|| {
-        let client = client_arg(client)?;
-        let preview_file_id = arg_str(preview_file_id, "preview_file_id")?;
-        let target_path = arg_path(target_path, "target_path")?;
-        let mut callback = progress_adapter(progress, user_data);
-        files::download_preview_file(
+        let client = arg!(client client);
+        let preview_file_id = arg!(str preview_file_id);
+        let target_path = arg!(path target_path);
+        let mut transfer = arg!(transfer transfer, progress, user_data);
+        files::blocking::download_preview_file(
             &client,
             preview_file_id,
             &target_path,
-            as_progress(&mut callback),
+            transfer.options(),
         )?;
         Ok(())
     })
@@ -228,31 +198,26 @@ pub unsafe extern "C" fn kitsu_files_download_preview_file(
 /// gazu `files.download_preview_file_thumbnail`: GET
 /// `pictures/thumbnails/preview-files/{preview_file_id}.png`.
 ///
-/// Downloads atomically to `target_path` as kitsu_client_download() does: nothing partial and
-/// no error answer ever lands at the target, and a file already there is kept on any failure. A
-/// 202 "still processing" is waited out. `progress` may be NULL.
-///
-/// # Safety
-/// `client` is a live client; string arguments are NULL or NUL-terminated;
-/// path arrays hold their count of such strings; out pointers are NULL or writable.
+/// A download: see "Transfers" and "Downloads" in the contract at the top.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_files_download_preview_file_thumbnail(
     client: *const kitsu_client,
     preview_file_id: *const c_char,
     target_path: *const c_char,
+    transfer: *const kitsu_transfer_options,
     progress: kitsu_progress_cb,
     user_data: *mut c_void,
 ) -> kitsu_result {
     boundary(|| {
-        let client = client_arg(client)?;
-        let preview_file_id = arg_str(preview_file_id, "preview_file_id")?;
-        let target_path = arg_path(target_path, "target_path")?;
-        let mut callback = progress_adapter(progress, user_data);
-        files::download_preview_file_thumbnail(
+        let client = arg!(client client);
+        let preview_file_id = arg!(str preview_file_id);
+        let target_path = arg!(path target_path);
+        let mut transfer = arg!(transfer transfer, progress, user_data);
+        files::blocking::download_preview_file_thumbnail(
             &client,
             preview_file_id,
             &target_path,
-            as_progress(&mut callback),
+            transfer.options(),
         )?;
         Ok(())
     })
@@ -262,31 +227,26 @@ pub unsafe extern "C" fn kitsu_files_download_preview_file_thumbnail(
 /// `pictures/originals/preview-files/{preview_file_id}.png`, the full-size picture (for a
 /// movie, a full-size frame).
 ///
-/// Downloads atomically to `target_path` as kitsu_client_download() does: nothing partial and
-/// no error answer ever lands at the target, and a file already there is kept on any failure. A
-/// 202 "still processing" is waited out. `progress` may be NULL.
-///
-/// # Safety
-/// `client` is a live client; string arguments are NULL or NUL-terminated;
-/// path arrays hold their count of such strings; out pointers are NULL or writable.
+/// A download: see "Transfers" and "Downloads" in the contract at the top.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_files_download_preview_file_cover(
     client: *const kitsu_client,
     preview_file_id: *const c_char,
     target_path: *const c_char,
+    transfer: *const kitsu_transfer_options,
     progress: kitsu_progress_cb,
     user_data: *mut c_void,
 ) -> kitsu_result {
     boundary(|| {
-        let client = client_arg(client)?;
-        let preview_file_id = arg_str(preview_file_id, "preview_file_id")?;
-        let target_path = arg_path(target_path, "target_path")?;
-        let mut callback = progress_adapter(progress, user_data);
-        files::download_preview_file_cover(
+        let client = arg!(client client);
+        let preview_file_id = arg!(str preview_file_id);
+        let target_path = arg!(path target_path);
+        let mut transfer = arg!(transfer transfer, progress, user_data);
+        files::blocking::download_preview_file_cover(
             &client,
             preview_file_id,
             &target_path,
-            as_progress(&mut callback),
+            transfer.options(),
         )?;
         Ok(())
     })
@@ -296,31 +256,26 @@ pub unsafe extern "C" fn kitsu_files_download_preview_file_cover(
 /// `movies/originals/preview-files/{preview_file_id}.mp4` (Zou serves every movie as .mp4, so
 /// the record is not read first).
 ///
-/// Downloads atomically to `target_path` as kitsu_client_download() does: nothing partial and
-/// no error answer ever lands at the target, and a file already there is kept on any failure. A
-/// 202 "still processing" is waited out. `progress` may be NULL.
-///
-/// # Safety
-/// `client` is a live client; string arguments are NULL or NUL-terminated;
-/// path arrays hold their count of such strings; out pointers are NULL or writable.
+/// A download: see "Transfers" and "Downloads" in the contract at the top.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_files_download_preview_movie(
     client: *const kitsu_client,
     preview_file_id: *const c_char,
     target_path: *const c_char,
+    transfer: *const kitsu_transfer_options,
     progress: kitsu_progress_cb,
     user_data: *mut c_void,
 ) -> kitsu_result {
     boundary(|| {
-        let client = client_arg(client)?;
-        let preview_file_id = arg_str(preview_file_id, "preview_file_id")?;
-        let target_path = arg_path(target_path, "target_path")?;
-        let mut callback = progress_adapter(progress, user_data);
-        files::download_preview_movie(
+        let client = arg!(client client);
+        let preview_file_id = arg!(str preview_file_id);
+        let target_path = arg!(path target_path);
+        let mut transfer = arg!(transfer transfer, progress, user_data);
+        files::blocking::download_preview_movie(
             &client,
             preview_file_id,
             &target_path,
-            as_progress(&mut callback),
+            transfer.options(),
         )?;
         Ok(())
     })
@@ -329,31 +284,26 @@ pub unsafe extern "C" fn kitsu_files_download_preview_movie(
 /// gazu `files.download_preview_lowdef_movie`: GET
 /// `movies/low/preview-files/{preview_file_id}.mp4`.
 ///
-/// Downloads atomically to `target_path` as kitsu_client_download() does: nothing partial and
-/// no error answer ever lands at the target, and a file already there is kept on any failure. A
-/// 202 "still processing" is waited out. `progress` may be NULL.
-///
-/// # Safety
-/// `client` is a live client; string arguments are NULL or NUL-terminated;
-/// path arrays hold their count of such strings; out pointers are NULL or writable.
+/// A download: see "Transfers" and "Downloads" in the contract at the top.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_files_download_preview_lowdef_movie(
     client: *const kitsu_client,
     preview_file_id: *const c_char,
     target_path: *const c_char,
+    transfer: *const kitsu_transfer_options,
     progress: kitsu_progress_cb,
     user_data: *mut c_void,
 ) -> kitsu_result {
     boundary(|| {
-        let client = client_arg(client)?;
-        let preview_file_id = arg_str(preview_file_id, "preview_file_id")?;
-        let target_path = arg_path(target_path, "target_path")?;
-        let mut callback = progress_adapter(progress, user_data);
-        files::download_preview_lowdef_movie(
+        let client = arg!(client client);
+        let preview_file_id = arg!(str preview_file_id);
+        let target_path = arg!(path target_path);
+        let mut transfer = arg!(transfer transfer, progress, user_data);
+        files::blocking::download_preview_lowdef_movie(
             &client,
             preview_file_id,
             &target_path,
-            as_progress(&mut callback),
+            transfer.options(),
         )?;
         Ok(())
     })
@@ -362,31 +312,26 @@ pub unsafe extern "C" fn kitsu_files_download_preview_lowdef_movie(
 /// gazu `files.download_attachment_file`: GET `data/attachment-files/{id}/file/{name}` after
 /// reading the record for its name (percent-encoded here; gazu leaves it raw).
 ///
-/// Downloads atomically to `target_path` as kitsu_client_download() does: nothing partial and
-/// no error answer ever lands at the target, and a file already there is kept on any failure. A
-/// 202 "still processing" is waited out. `progress` may be NULL.
-///
-/// # Safety
-/// `client` is a live client; string arguments are NULL or NUL-terminated;
-/// path arrays hold their count of such strings; out pointers are NULL or writable.
+/// A download: see "Transfers" and "Downloads" in the contract at the top.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_files_download_attachment_file(
     client: *const kitsu_client,
     attachment_file_id: *const c_char,
     target_path: *const c_char,
+    transfer: *const kitsu_transfer_options,
     progress: kitsu_progress_cb,
     user_data: *mut c_void,
 ) -> kitsu_result {
     boundary(|| {
-        let client = client_arg(client)?;
-        let attachment_file_id = arg_str(attachment_file_id, "attachment_file_id")?;
-        let target_path = arg_path(target_path, "target_path")?;
-        let mut callback = progress_adapter(progress, user_data);
-        files::download_attachment_file(
+        let client = arg!(client client);
+        let attachment_file_id = arg!(str attachment_file_id);
+        let target_path = arg!(path target_path);
+        let mut transfer = arg!(transfer transfer, progress, user_data);
+        files::blocking::download_attachment_file(
             &client,
             attachment_file_id,
             &target_path,
-            as_progress(&mut callback),
+            transfer.options(),
         )?;
         Ok(())
     })
@@ -396,31 +341,26 @@ pub unsafe extern "C" fn kitsu_files_download_attachment_file(
 /// `pictures/thumbnails/attachment-files/{attachment_file_id}.png`. Zou makes these only for
 /// picture attachments of chat messages; comment attachments give KITSU_RESULT_NOT_FOUND.
 ///
-/// Downloads atomically to `target_path` as kitsu_client_download() does: nothing partial and
-/// no error answer ever lands at the target, and a file already there is kept on any failure. A
-/// 202 "still processing" is waited out. `progress` may be NULL.
-///
-/// # Safety
-/// `client` is a live client; string arguments are NULL or NUL-terminated;
-/// path arrays hold their count of such strings; out pointers are NULL or writable.
+/// A download: see "Transfers" and "Downloads" in the contract at the top.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_files_download_attachment_thumbnail(
     client: *const kitsu_client,
     attachment_file_id: *const c_char,
     target_path: *const c_char,
+    transfer: *const kitsu_transfer_options,
     progress: kitsu_progress_cb,
     user_data: *mut c_void,
 ) -> kitsu_result {
     boundary(|| {
-        let client = client_arg(client)?;
-        let attachment_file_id = arg_str(attachment_file_id, "attachment_file_id")?;
-        let target_path = arg_path(target_path, "target_path")?;
-        let mut callback = progress_adapter(progress, user_data);
-        files::download_attachment_thumbnail(
+        let client = arg!(client client);
+        let attachment_file_id = arg!(str attachment_file_id);
+        let target_path = arg!(path target_path);
+        let mut transfer = arg!(transfer transfer, progress, user_data);
+        files::blocking::download_attachment_thumbnail(
             &client,
             attachment_file_id,
             &target_path,
-            as_progress(&mut callback),
+            transfer.options(),
         )?;
         Ok(())
     })
@@ -428,32 +368,27 @@ pub unsafe extern "C" fn kitsu_files_download_attachment_thumbnail(
 
 /// gazu `files.download_person_avatar`: GET `pictures/thumbnails/persons/{person_id}.png`.
 ///
-/// Downloads atomically to `target_path` as kitsu_client_download() does: nothing partial and
-/// no error answer ever lands at the target, and a file already there is kept on any failure. A
-/// 202 "still processing" is waited out. `progress` may be NULL.
-///
-/// # Safety
-/// `client` is a live client; string arguments are NULL or NUL-terminated;
-/// path arrays hold their count of such strings; out pointers are NULL or writable.
+/// A download: see "Transfers" and "Downloads" in the contract at the top.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_files_download_person_avatar(
     client: *const kitsu_client,
     person_id: *const c_char,
     target_path: *const c_char,
+    transfer: *const kitsu_transfer_options,
     progress: kitsu_progress_cb,
     user_data: *mut c_void,
 ) -> kitsu_result {
     boundary(|| {
-        let client = client_arg(client)?;
-        let person_id = arg_str(person_id, "person_id")?;
-        let target_path = arg_path(target_path, "target_path")?;
-        let mut callback = progress_adapter(progress, user_data);
-        files::download_avatar(
+        let client = arg!(client client);
+        let person_id = arg!(str person_id);
+        let target_path = arg!(path target_path);
+        let mut transfer = arg!(transfer transfer, progress, user_data);
+        files::blocking::download_avatar(
             &client,
             AvatarOf::Person,
             person_id,
             &target_path,
-            as_progress(&mut callback),
+            transfer.options(),
         )?;
         Ok(())
     })
@@ -461,32 +396,27 @@ pub unsafe extern "C" fn kitsu_files_download_person_avatar(
 
 /// gazu `files.download_project_avatar`: GET `pictures/thumbnails/projects/{project_id}.png`.
 ///
-/// Downloads atomically to `target_path` as kitsu_client_download() does: nothing partial and
-/// no error answer ever lands at the target, and a file already there is kept on any failure. A
-/// 202 "still processing" is waited out. `progress` may be NULL.
-///
-/// # Safety
-/// `client` is a live client; string arguments are NULL or NUL-terminated;
-/// path arrays hold their count of such strings; out pointers are NULL or writable.
+/// A download: see "Transfers" and "Downloads" in the contract at the top.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_files_download_project_avatar(
     client: *const kitsu_client,
     project_id: *const c_char,
     target_path: *const c_char,
+    transfer: *const kitsu_transfer_options,
     progress: kitsu_progress_cb,
     user_data: *mut c_void,
 ) -> kitsu_result {
     boundary(|| {
-        let client = client_arg(client)?;
-        let project_id = arg_str(project_id, "project_id")?;
-        let target_path = arg_path(target_path, "target_path")?;
-        let mut callback = progress_adapter(progress, user_data);
-        files::download_avatar(
+        let client = arg!(client client);
+        let project_id = arg!(str project_id);
+        let target_path = arg!(path target_path);
+        let mut transfer = arg!(transfer transfer, progress, user_data);
+        files::blocking::download_avatar(
             &client,
             AvatarOf::Project,
             project_id,
             &target_path,
-            as_progress(&mut callback),
+            transfer.options(),
         )?;
         Ok(())
     })
@@ -495,32 +425,27 @@ pub unsafe extern "C" fn kitsu_files_download_project_avatar(
 /// gazu `files.download_organisation_avatar`: GET
 /// `pictures/thumbnails/organisations/{organisation_id}.png`.
 ///
-/// Downloads atomically to `target_path` as kitsu_client_download() does: nothing partial and
-/// no error answer ever lands at the target, and a file already there is kept on any failure. A
-/// 202 "still processing" is waited out. `progress` may be NULL.
-///
-/// # Safety
-/// `client` is a live client; string arguments are NULL or NUL-terminated;
-/// path arrays hold their count of such strings; out pointers are NULL or writable.
+/// A download: see "Transfers" and "Downloads" in the contract at the top.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_files_download_organisation_avatar(
     client: *const kitsu_client,
     organisation_id: *const c_char,
     target_path: *const c_char,
+    transfer: *const kitsu_transfer_options,
     progress: kitsu_progress_cb,
     user_data: *mut c_void,
 ) -> kitsu_result {
     boundary(|| {
-        let client = client_arg(client)?;
-        let organisation_id = arg_str(organisation_id, "organisation_id")?;
-        let target_path = arg_path(target_path, "target_path")?;
-        let mut callback = progress_adapter(progress, user_data);
-        files::download_avatar(
+        let client = arg!(client client);
+        let organisation_id = arg!(str organisation_id);
+        let target_path = arg!(path target_path);
+        let mut transfer = arg!(transfer transfer, progress, user_data);
+        files::blocking::download_avatar(
             &client,
             AvatarOf::Organisation,
             organisation_id,
             &target_path,
-            as_progress(&mut callback),
+            transfer.options(),
         )?;
         Ok(())
     })
@@ -530,33 +455,28 @@ pub unsafe extern "C" fn kitsu_files_download_organisation_avatar(
 /// `actions/preview-files/{preview_file_id}/extract-frame?frame_number=N`, a PNG of that frame
 /// of a movie preview, made anew by the server.
 ///
-/// Downloads atomically to `target_path` as kitsu_client_download() does: nothing partial and
-/// no error answer ever lands at the target, and a file already there is kept on any failure. A
-/// 202 "still processing" is waited out. `progress` may be NULL.
-///
-/// # Safety
-/// `client` is a live client; string arguments are NULL or NUL-terminated;
-/// path arrays hold their count of such strings; out pointers are NULL or writable.
+/// A download: see "Transfers" and "Downloads" in the contract at the top.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_files_extract_frame_from_preview(
     client: *const kitsu_client,
     preview_file_id: *const c_char,
     frame_number: u32,
     target_path: *const c_char,
+    transfer: *const kitsu_transfer_options,
     progress: kitsu_progress_cb,
     user_data: *mut c_void,
 ) -> kitsu_result {
     boundary(|| {
-        let client = client_arg(client)?;
-        let preview_file_id = arg_str(preview_file_id, "preview_file_id")?;
-        let target_path = arg_path(target_path, "target_path")?;
-        let mut callback = progress_adapter(progress, user_data);
-        files::extract_frame_from_preview(
+        let client = arg!(client client);
+        let preview_file_id = arg!(str preview_file_id);
+        let target_path = arg!(path target_path);
+        let mut transfer = arg!(transfer transfer, progress, user_data);
+        files::blocking::extract_frame_from_preview(
             &client,
             preview_file_id,
             frame_number,
             &target_path,
-            as_progress(&mut callback),
+            transfer.options(),
         )?;
         Ok(())
     })
@@ -566,31 +486,26 @@ pub unsafe extern "C" fn kitsu_files_extract_frame_from_preview(
 /// `actions/preview-files/{preview_file_id}/extract-tile`, a PNG tile of a movie preview's
 /// frames.
 ///
-/// Downloads atomically to `target_path` as kitsu_client_download() does: nothing partial and
-/// no error answer ever lands at the target, and a file already there is kept on any failure. A
-/// 202 "still processing" is waited out. `progress` may be NULL.
-///
-/// # Safety
-/// `client` is a live client; string arguments are NULL or NUL-terminated;
-/// path arrays hold their count of such strings; out pointers are NULL or writable.
+/// A download: see "Transfers" and "Downloads" in the contract at the top.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_files_extract_tile_from_preview(
     client: *const kitsu_client,
     preview_file_id: *const c_char,
     target_path: *const c_char,
+    transfer: *const kitsu_transfer_options,
     progress: kitsu_progress_cb,
     user_data: *mut c_void,
 ) -> kitsu_result {
     boundary(|| {
-        let client = client_arg(client)?;
-        let preview_file_id = arg_str(preview_file_id, "preview_file_id")?;
-        let target_path = arg_path(target_path, "target_path")?;
-        let mut callback = progress_adapter(progress, user_data);
-        files::extract_tile_from_preview(
+        let client = arg!(client client);
+        let preview_file_id = arg!(str preview_file_id);
+        let target_path = arg!(path target_path);
+        let mut transfer = arg!(transfer transfer, progress, user_data);
+        files::blocking::extract_tile_from_preview(
             &client,
             preview_file_id,
             &target_path,
-            as_progress(&mut callback),
+            transfer.options(),
         )?;
         Ok(())
     })
@@ -599,10 +514,6 @@ pub unsafe extern "C" fn kitsu_files_extract_tile_from_preview(
 /// gazu `files.get_preview_file`: GET `data/preview-files/{preview_file_id}`.
 ///
 /// On success `*out_json` receives the answer as JSON text, freed with kitsu_string_free().
-///
-/// # Safety
-/// `client` is a live client; string arguments are NULL or NUL-terminated;
-/// path arrays hold their count of such strings; out pointers are NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_files_get_preview_file(
     client: *const kitsu_client,
@@ -610,11 +521,11 @@ pub unsafe extern "C" fn kitsu_files_get_preview_file(
     out_json: *mut *mut c_char,
 ) -> kitsu_result {
     boundary(|| {
-        let client = client_arg(client)?;
-        let out = arg_out(out_json, "out_json")?;
-        let preview_file_id = arg_str(preview_file_id, "preview_file_id")?;
+        let client = arg!(client client);
+        let out = arg!(out out_json);
+        let preview_file_id = arg!(str preview_file_id);
         let answer = files::get_preview_file(&client, preview_file_id)?;
-        write_opt_string(out, answer, "kitsu_files_get_preview_file")
+        write_opt_string(out, answer)
     })
 }
 
@@ -624,10 +535,6 @@ pub unsafe extern "C" fn kitsu_files_get_preview_file(
 /// (kitsu_files_update_project_file_tree()).
 ///
 /// On success `*out_json` receives the answer as JSON text, freed with kitsu_string_free().
-///
-/// # Safety
-/// `client` is a live client; string arguments are NULL or NUL-terminated;
-/// path arrays hold their count of such strings; out pointers are NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_files_new_working_file(
     client: *const kitsu_client,
@@ -636,22 +543,18 @@ pub unsafe extern "C" fn kitsu_files_new_working_file(
     out_json: *mut *mut c_char,
 ) -> kitsu_result {
     boundary(|| {
-        let client = client_arg(client)?;
-        let out = arg_out(out_json, "out_json")?;
-        let task_id = arg_str(task_id, "task_id")?;
+        let client = arg!(client client);
+        let out = arg!(out out_json);
+        let task_id = arg!(str task_id);
         let options = arg_options(options_json, files::NEW_WORKING_FILE_OPTIONS)?;
         let answer = files::new_working_file(&client, task_id, &options)?;
-        write_opt_string(out, answer, "kitsu_files_new_working_file")
+        write_opt_string(out, answer)
     })
 }
 
 /// gazu `files.get_working_file`: GET `data/working-files/{working_file_id}`.
 ///
 /// On success `*out_json` receives the answer as JSON text, freed with kitsu_string_free().
-///
-/// # Safety
-/// `client` is a live client; string arguments are NULL or NUL-terminated;
-/// path arrays hold their count of such strings; out pointers are NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_files_get_working_file(
     client: *const kitsu_client,
@@ -659,21 +562,17 @@ pub unsafe extern "C" fn kitsu_files_get_working_file(
     out_json: *mut *mut c_char,
 ) -> kitsu_result {
     boundary(|| {
-        let client = client_arg(client)?;
-        let out = arg_out(out_json, "out_json")?;
-        let working_file_id = arg_str(working_file_id, "working_file_id")?;
+        let client = arg!(client client);
+        let out = arg!(out out_json);
+        let working_file_id = arg!(str working_file_id);
         let answer = files::get_working_file(&client, working_file_id)?;
-        write_opt_string(out, answer, "kitsu_files_get_working_file")
+        write_opt_string(out, answer)
     })
 }
 
 /// gazu `files.get_attachment_file`: GET `data/attachment-files/{attachment_file_id}`.
 ///
 /// On success `*out_json` receives the answer as JSON text, freed with kitsu_string_free().
-///
-/// # Safety
-/// `client` is a live client; string arguments are NULL or NUL-terminated;
-/// path arrays hold their count of such strings; out pointers are NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_files_get_attachment_file(
     client: *const kitsu_client,
@@ -681,11 +580,11 @@ pub unsafe extern "C" fn kitsu_files_get_attachment_file(
     out_json: *mut *mut c_char,
 ) -> kitsu_result {
     boundary(|| {
-        let client = client_arg(client)?;
-        let out = arg_out(out_json, "out_json")?;
-        let attachment_file_id = arg_str(attachment_file_id, "attachment_file_id")?;
+        let client = arg!(client client);
+        let out = arg!(out out_json);
+        let attachment_file_id = arg!(str attachment_file_id);
         let answer = files::get_attachment_file(&client, attachment_file_id)?;
-        write_opt_string(out, answer, "kitsu_files_get_attachment_file")
+        write_opt_string(out, answer)
     })
 }
 
@@ -693,10 +592,6 @@ pub unsafe extern "C" fn kitsu_files_get_attachment_file(
 /// tree}`, `file_tree_json` being the tree (a JSON object); the answer is the project.
 ///
 /// On success `*out_json` receives the answer as JSON text, freed with kitsu_string_free().
-///
-/// # Safety
-/// `client` is a live client; string arguments are NULL or NUL-terminated;
-/// path arrays hold their count of such strings; out pointers are NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_files_update_project_file_tree(
     client: *const kitsu_client,
@@ -705,11 +600,11 @@ pub unsafe extern "C" fn kitsu_files_update_project_file_tree(
     out_json: *mut *mut c_char,
 ) -> kitsu_result {
     boundary(|| {
-        let client = client_arg(client)?;
-        let out = arg_out(out_json, "out_json")?;
-        let project_id = arg_str(project_id, "project_id")?;
-        let file_tree_json = arg_str(file_tree_json, "file_tree_json")?;
+        let client = arg!(client client);
+        let out = arg!(out out_json);
+        let project_id = arg!(str project_id);
+        let file_tree_json = arg!(str file_tree_json);
         let answer = files::update_project_file_tree(&client, project_id, file_tree_json)?;
-        write_opt_string(out, answer, "kitsu_files_update_project_file_tree")
+        write_opt_string(out, answer)
     })
 }

@@ -1,17 +1,50 @@
 //! The C shell: result codes, the thread-local last error, the panic
-//! boundary, argument conversion and owned strings. Entry points here and in
-//! the submodules only check, convert, call the core once and map the result.
+//! boundary, argument conversion and owned strings, and the call context's
+//! C types (options, events, cancel token). Entry points here and in the
+//! submodules only check, convert, call the core once and map the result.
+//!
+//! The rules every pointer argument follows (valid for the call, NUL-terminated
+//! strings, callbacks callable with their user data) are written once, in the
+//! header's contract section, instead of a `# Safety` block per function.
 
 #![allow(non_camel_case_types)]
+#![allow(clippy::missing_safety_doc)]
 
 use std::cell::RefCell;
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
+use std::mem::{offset_of, size_of};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 
 use crate::error::Error;
+use crate::transfer::{CancelToken, Event, Operation, Phase, TransferOptions};
+
+/// Converts a C argument, naming it once: `arg!(str task_id)` is
+/// `arg_str(task_id, "task_id")?`. Kinds: `client`, `str`, `opt_str`,
+/// `path`, `out`, and `transfer options, progress, user_data`.
+macro_rules! arg {
+    (client $name:ident) => {
+        $crate::ffi::client::client_arg($name)?
+    };
+    (str $name:ident) => {
+        $crate::ffi::arg_str($name, stringify!($name))?
+    };
+    (opt_str $name:ident) => {
+        $crate::ffi::arg_opt_str($name, stringify!($name))?
+    };
+    (path $name:ident) => {
+        $crate::ffi::arg_path($name, stringify!($name))?
+    };
+    (out $name:ident) => {
+        $crate::ffi::arg_out($name, stringify!($name))?
+    };
+    (transfer $name:ident, $progress:ident, $user_data:ident) => {
+        $crate::ffi::transfer_arg($name, $progress, $user_data)?
+    };
+}
 
 pub mod asset;
+pub mod cancel;
 pub mod client;
 pub mod files;
 pub mod person;
@@ -86,16 +119,26 @@ pub enum kitsu_result {
     Io = 4000,
     /// A local file or folder does not exist.
     FileNotFound = 4001,
-    /// The progress callback returned non-zero; nothing was left behind.
+    /// A callback (progress or event) returned non-zero; nothing was left behind.
     AbortedByCallback = 5000,
+    /// The call's ::kitsu_cancel_token was cancelled; nothing was left behind.
+    Cancelled = 5001,
     /// A panic inside libkitsu was caught at the boundary. Please report it.
     Panic = 9000,
-    /// The feature behind this function was not compiled in.
-    FeatureNotEnabled = 9001,
+    // 9001 (FEATURE_NOT_ENABLED) is retired: no feature is ever compiled out.
+}
+
+/// What the table says of one result code.
+pub struct CodeInfo {
+    /// A short, static description (NUL-terminated for C).
+    pub description: &'static CStr,
+    /// The HTTP status that gives this code, if one does.
+    pub http_status: Option<u16>,
 }
 
 impl kitsu_result {
-    /// Every code, for `kitsu_result_str` and the tests.
+    /// Every code, for `kitsu_result_str` and the status lookup (checked
+    /// against the header's enum by tests/header.rs).
     pub const ALL: &'static [kitsu_result] = &[
         kitsu_result::Ok,
         kitsu_result::NullParameter,
@@ -128,48 +171,75 @@ impl kitsu_result {
         kitsu_result::Io,
         kitsu_result::FileNotFound,
         kitsu_result::AbortedByCallback,
+        kitsu_result::Cancelled,
         kitsu_result::Panic,
-        kitsu_result::FeatureNotEnabled,
     ];
 
-    /// A short, static description (NUL-terminated for C).
-    pub fn description(self) -> &'static CStr {
+    /// The one table of result codes: description and HTTP status.
+    pub fn info(self) -> CodeInfo {
         use kitsu_result::*;
-        match self {
-            Ok => c"success",
-            NullParameter => c"a required pointer argument was NULL",
-            InvalidParameter => c"invalid argument",
-            BufferTooSmall => c"buffer too small; output truncated",
-            InvalidUtf8 => c"a string argument is not valid UTF-8",
-            ReentrantCall => c"libkitsu called from inside its own progress callback",
-            Network => c"network error",
-            ConnectTimeout => c"connect timeout",
-            Stalled => c"transfer stalled: no byte moved for the stall timeout",
-            Tls => c"TLS error",
-            IncompleteBody => c"connection closed before the whole body arrived",
-            HttpStatus => c"HTTP error status",
-            BadRequest => c"HTTP 400 bad request",
-            Unauthorized => c"HTTP 401 not authenticated",
-            Forbidden => c"HTTP 403 not allowed",
-            NotFound => c"HTTP 404 not found",
-            MethodNotAllowed => c"HTTP 405 method not allowed",
-            PayloadTooLarge => c"HTTP 413 file too big for the server",
-            Unprocessable => c"HTTP 422 validation failed",
-            TooManyRequests => c"HTTP 429 too many requests",
-            ServerError => c"HTTP 5xx server error",
-            BadGateway => c"HTTP 502 bad gateway",
-            ServiceUnavailable => c"HTTP 503 service unavailable",
-            GatewayTimeout => c"HTTP 504 gateway timeout",
-            AuthFailed => c"authentication failed",
-            ProcessingTimeout => c"the preview was still processing after the processing timeout",
-            UploadFailed => c"the server refused the upload",
-            InvalidResponse => c"invalid response from the server",
-            Io => c"local I/O error",
-            FileNotFound => c"file not found",
-            AbortedByCallback => c"aborted by the progress callback",
-            Panic => c"internal error (panic caught)",
-            FeatureNotEnabled => c"feature not compiled in",
+        let (description, http_status): (&'static CStr, Option<u16>) = match self {
+            Ok => (c"success", None),
+            NullParameter => (c"a required pointer argument was NULL", None),
+            InvalidParameter => (c"invalid argument", None),
+            BufferTooSmall => (c"buffer too small; output truncated", None),
+            InvalidUtf8 => (c"a string argument is not valid UTF-8", None),
+            ReentrantCall => (c"libkitsu called from inside its own callback", None),
+            Network => (c"network error", None),
+            ConnectTimeout => (c"connect timeout", None),
+            Stalled => (
+                c"transfer stalled: no byte moved for the stall timeout",
+                None,
+            ),
+            Tls => (c"TLS error", None),
+            IncompleteBody => (c"connection closed before the whole body arrived", None),
+            HttpStatus => (c"HTTP error status", None),
+            BadRequest => (c"HTTP 400 bad request", Some(400)),
+            Unauthorized => (c"HTTP 401 not authenticated", Some(401)),
+            Forbidden => (c"HTTP 403 not allowed", Some(403)),
+            NotFound => (c"HTTP 404 not found", Some(404)),
+            MethodNotAllowed => (c"HTTP 405 method not allowed", Some(405)),
+            PayloadTooLarge => (c"HTTP 413 file too big for the server", Some(413)),
+            Unprocessable => (c"HTTP 422 validation failed", Some(422)),
+            TooManyRequests => (c"HTTP 429 too many requests", Some(429)),
+            ServerError => (c"HTTP 5xx server error", Some(500)),
+            BadGateway => (c"HTTP 502 bad gateway", Some(502)),
+            ServiceUnavailable => (c"HTTP 503 service unavailable", Some(503)),
+            GatewayTimeout => (c"HTTP 504 gateway timeout", Some(504)),
+            AuthFailed => (c"authentication failed", None),
+            ProcessingTimeout => (
+                c"the preview was still processing after the processing timeout",
+                None,
+            ),
+            UploadFailed => (c"the server refused the upload", None),
+            InvalidResponse => (c"invalid response from the server", None),
+            Io => (c"local I/O error", None),
+            FileNotFound => (c"file not found", None),
+            AbortedByCallback => (c"aborted by a callback", None),
+            Cancelled => (c"cancelled through the cancel token", None),
+            Panic => (c"internal error (panic caught)", None),
+        };
+        CodeInfo {
+            description,
+            http_status,
         }
+    }
+
+    pub fn description(self) -> &'static CStr {
+        self.info().description
+    }
+
+    /// The code of an HTTP error status: its own, or the 5xx or generic one.
+    pub fn for_http_status(status: u16) -> kitsu_result {
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|code| code.info().http_status == Some(status))
+            .unwrap_or(if (500..600).contains(&status) {
+                kitsu_result::ServerError
+            } else {
+                kitsu_result::HttpStatus
+            })
     }
 }
 
@@ -184,21 +254,7 @@ pub(crate) fn result_of(error: &Error) -> kitsu_result {
         Error::Stalled { .. } => R::Stalled,
         Error::Tls { .. } => R::Tls,
         Error::IncompleteBody { .. } => R::IncompleteBody,
-        Error::Http { status, .. } => match status {
-            400 => R::BadRequest,
-            401 => R::Unauthorized,
-            403 => R::Forbidden,
-            404 => R::NotFound,
-            405 => R::MethodNotAllowed,
-            413 => R::PayloadTooLarge,
-            422 => R::Unprocessable,
-            429 => R::TooManyRequests,
-            502 => R::BadGateway,
-            503 => R::ServiceUnavailable,
-            504 => R::GatewayTimeout,
-            500..=599 => R::ServerError,
-            _ => R::HttpStatus,
-        },
+        Error::Http { status, .. } => R::for_http_status(*status),
         Error::AuthFailed { .. } => R::AuthFailed,
         Error::ProcessingTimeout { .. } => R::ProcessingTimeout,
         Error::UploadFailed { .. } => R::UploadFailed,
@@ -206,6 +262,7 @@ pub(crate) fn result_of(error: &Error) -> kitsu_result {
         Error::FileNotFound { .. } => R::FileNotFound,
         Error::Io { .. } => R::Io,
         Error::AbortedByCallback => R::AbortedByCallback,
+        Error::Cancelled => R::Cancelled,
         Error::Panic(_) => R::Panic,
     }
 }
@@ -337,12 +394,11 @@ pub(crate) fn arg_out<T>(ptr: *mut T, name: &'static str) -> Result<*mut T, Fail
 }
 
 /// Text handed to C, freed only by `kitsu_string_free`.
-pub(crate) fn owned_c_string(text: String, what: &str) -> Result<*mut c_char, Failure> {
+pub(crate) fn owned_c_string(text: String) -> Result<*mut c_char, Failure> {
     CString::new(text).map(CString::into_raw).map_err(|_| {
-        Failure::Core(Error::InvalidResponse {
-            path: what.into(),
-            message: "the answer contains a NUL byte".into(),
-        })
+        Failure::Core(Error::InvalidParameter(
+            "the answer holds a NUL byte, so it cannot be returned as a C string".into(),
+        ))
     })
 }
 
@@ -350,13 +406,9 @@ pub(crate) fn owned_c_string(text: String, what: &str) -> Result<*mut c_char, Fa
 ///
 /// # Safety
 /// `out` is NULL or valid for a write.
-pub(crate) unsafe fn write_opt_string(
-    out: *mut *mut c_char,
-    text: String,
-    what: &str,
-) -> Result<(), Failure> {
+pub(crate) unsafe fn write_opt_string(out: *mut *mut c_char, text: String) -> Result<(), Failure> {
     if !out.is_null() {
-        *out = owned_c_string(text, what)?;
+        *out = owned_c_string(text)?;
     }
     Ok(())
 }
@@ -378,23 +430,224 @@ pub(crate) unsafe fn write_opt_string(
 pub type kitsu_progress_cb =
     Option<unsafe extern "C" fn(bytes_read: u64, total: u64, user_data: *mut c_void) -> c_int>;
 
-/// Adapts a C callback to the core's `FnMut(done, total) -> keep_going`.
-pub(crate) fn progress_adapter(
-    callback: kitsu_progress_cb,
-    user_data: *mut c_void,
-) -> Option<impl FnMut(u64, u64) -> bool> {
-    // SAFETY: the caller promised the callback is callable with its user_data
-    // for the duration of the call; the core calls it on this thread only.
-    callback.map(move |f| move |done, total| unsafe { f(done, total, user_data) } == 0)
+/// What an operation moves (::kitsu_progress_event's `operation`).
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum kitsu_operation {
+    Download = 1,
+    Upload = 2,
 }
 
-/// The adapted callback as the core takes it.
-pub(crate) fn as_progress<F: FnMut(u64, u64) -> bool>(
-    callback: &mut Option<F>,
-) -> Option<&mut crate::transfer::progress::ProgressFn<'_>> {
-    callback
-        .as_mut()
-        .map(|f| f as &mut crate::transfer::progress::ProgressFn)
+/// Where a call is (::kitsu_progress_event's `phase`); see the contract's
+/// "Events" section. New phases may be added after these: treat an unknown
+/// one as "busy".
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum kitsu_phase {
+    /// A request is on its way and its answer's headers are awaited.
+    Connecting = 1,
+    /// The server asked to wait (HTTP 202 with Retry-After: Zou still
+    /// processing a preview); `deadline_ms` is the processing timeout.
+    Waiting = 2,
+    /// Bytes are moving (for an upload, also while its answer is awaited
+    /// after the last byte: see `message`).
+    Transferring = 3,
+    /// Waiting before another attempt.
+    Retrying = 4,
+    /// The call succeeded; always its last event.
+    Done = 5,
+}
+
+/// A rich progress event, given to a ::kitsu_event_cb. Borrowed: the
+/// pointers are valid only during the callback.
+#[repr(C)]
+pub struct kitsu_progress_event {
+    /// `sizeof(kitsu_progress_event)` of the library that made it: a program
+    /// built with a newer header reads only the fields that fit.
+    pub struct_size: usize,
+    pub operation: kitsu_operation,
+    pub phase: kitsu_phase,
+    /// The route of the request in flight (`"data/preview-files/<id>"`).
+    pub key: *const c_char,
+    /// The local file being written or read, or NULL.
+    pub file: *const c_char,
+    /// A short human text, such as "the server is processing the file (202,
+    /// Retry-After 5 s): 12 s of 60 s". Never NULL.
+    pub message: *const c_char,
+    /// Bytes moved so far by the whole call (never decreases).
+    pub bytes_done: u64,
+    /// Total bytes of the call; 0 while unknown.
+    pub total: u64,
+    /// Milliseconds spent in this phase.
+    pub elapsed_ms: u64,
+    /// The phase's time limit in milliseconds, counted like `elapsed_ms`; 0 when none.
+    pub deadline_ms: u64,
+    /// 1 for the first attempt.
+    pub attempt: u32,
+    /// The file (0-based) within a multi-file upload or a composite, of `item_count`.
+    pub item_index: u32,
+    pub item_count: u32,
+}
+
+/// `typedef int (*kitsu_event_cb)(const kitsu_progress_event *event, void *user_data);`
+///
+/// Called on the calling thread, as ::kitsu_progress_cb: at every phase
+/// change, at most about 10 times a second while bytes move, and at least
+/// once a second in every phase. Return 0 to go on; any other value aborts
+/// (`KITSU_RESULT_ABORTED_BY_CALLBACK`).
+pub type kitsu_event_cb = Option<
+    unsafe extern "C" fn(event: *const kitsu_progress_event, user_data: *mut c_void) -> c_int,
+>;
+
+/// Per-call options of every transfer, versioned by `struct_size`. Start from
+/// `KITSU_TRANSFER_OPTIONS_INIT` (or zero the struct and set `struct_size =
+/// sizeof(kitsu_transfer_options)`): every field left zero means its default.
+/// The library reads only the fields that fit in `struct_size`, so a program
+/// built against an older header keeps working with a newer library.
+#[repr(C)]
+pub struct kitsu_transfer_options {
+    /// `sizeof(kitsu_transfer_options)`; 0 is refused (`KITSU_RESULT_INVALID_PARAMETER`).
+    pub struct_size: usize,
+    /// Cancels the call from any thread; NULL for none. Borrowed for the call.
+    pub cancel: *const cancel::kitsu_cancel_token,
+    /// Rich progress events; NULL for none.
+    pub on_event: kitsu_event_cb,
+    /// Handed to `on_event`, never dereferenced by libkitsu.
+    pub event_user_data: *mut c_void,
+}
+
+/// The callbacks and token of one C call, in the form the core takes them.
+pub(crate) struct CallbackSet {
+    progress: Option<Box<dyn FnMut(u64, u64) -> bool>>,
+    on_event: Option<Box<dyn FnMut(&Event<'_>) -> bool>>,
+    cancel: Option<CancelToken>,
+}
+
+impl CallbackSet {
+    /// The call's options, borrowing the callbacks.
+    pub(crate) fn options(&mut self) -> TransferOptions<'_> {
+        TransferOptions {
+            progress: self
+                .progress
+                .as_deref_mut()
+                .map(|f| f as &mut crate::transfer::ProgressFn),
+            on_event: self
+                .on_event
+                .as_deref_mut()
+                .map(|f| f as &mut crate::transfer::EventFn),
+            cancel: self.cancel.clone(),
+        }
+    }
+}
+
+/// True when a struct of `struct_size` bytes holds the whole field at
+/// `offset` of `size` bytes.
+fn holds(struct_size: usize, offset: usize, size: usize) -> bool {
+    struct_size >= offset + size
+}
+
+/// The options (NULL: defaults) and the simple callback of a transfer.
+///
+/// # Safety
+/// `options` is NULL or points to `options->struct_size` readable bytes;
+/// the callbacks are callable with their user data during the call; the
+/// cancel token, if any, is live.
+pub(crate) unsafe fn transfer_arg(
+    options: *const kitsu_transfer_options,
+    progress: kitsu_progress_cb,
+    user_data: *mut c_void,
+) -> Result<CallbackSet, Failure> {
+    // SAFETY (both adapters): the caller promised the callbacks are callable
+    // with their user data during the call; the core calls them on this thread only.
+    let mut set = CallbackSet {
+        progress: progress.map(|f| {
+            Box::new(move |done, total| unsafe { f(done, total, user_data) } == 0)
+                as Box<dyn FnMut(u64, u64) -> bool>
+        }),
+        on_event: None,
+        cancel: None,
+    };
+    if options.is_null() {
+        return Ok(set);
+    }
+    type O = kitsu_transfer_options;
+    let struct_size = std::ptr::addr_of!((*options).struct_size).read_unaligned();
+    if struct_size < size_of::<usize>() {
+        return Err(Error::InvalidParameter(format!(
+            "kitsu_transfer_options.struct_size is {struct_size}: set it to sizeof(kitsu_transfer_options) \
+             (KITSU_TRANSFER_OPTIONS_INIT does)"
+        ))
+        .into());
+    }
+    if holds(
+        struct_size,
+        offset_of!(O, cancel),
+        size_of::<*const c_void>(),
+    ) {
+        let token = std::ptr::addr_of!((*options).cancel).read_unaligned();
+        if !token.is_null() {
+            set.cancel = Some(CancelToken::clone_from_raw(token.cast()));
+        }
+    }
+    let mut on_event: kitsu_event_cb = None;
+    let mut event_user_data = std::ptr::null_mut();
+    if holds(
+        struct_size,
+        offset_of!(O, on_event),
+        size_of::<kitsu_event_cb>(),
+    ) {
+        on_event = std::ptr::addr_of!((*options).on_event).read_unaligned();
+    }
+    if holds(
+        struct_size,
+        offset_of!(O, event_user_data),
+        size_of::<*mut c_void>(),
+    ) {
+        event_user_data = std::ptr::addr_of!((*options).event_user_data).read_unaligned();
+    }
+    set.on_event = on_event.map(|f| {
+        Box::new(move |event: &Event<'_>| {
+            let key = c_text(event.key);
+            let file = event.file.map(|p| c_text(&p.to_string_lossy()));
+            let message = c_text(event.message);
+            let c_event = kitsu_progress_event {
+                struct_size: size_of::<kitsu_progress_event>(),
+                operation: match event.operation {
+                    Operation::Download => kitsu_operation::Download,
+                    Operation::Upload => kitsu_operation::Upload,
+                },
+                phase: match event.phase {
+                    Phase::Connecting => kitsu_phase::Connecting,
+                    Phase::Waiting => kitsu_phase::Waiting,
+                    Phase::Transferring => kitsu_phase::Transferring,
+                    Phase::Retrying => kitsu_phase::Retrying,
+                    Phase::Done => kitsu_phase::Done,
+                },
+                key: key.as_ptr(),
+                file: file.as_ref().map_or(std::ptr::null(), |f| f.as_ptr()),
+                message: message.as_ptr(),
+                bytes_done: event.bytes_done,
+                total: event.total,
+                elapsed_ms: millis(event.elapsed),
+                deadline_ms: event.deadline.map_or(0, millis),
+                attempt: event.attempt,
+                item_index: event.item_index,
+                item_count: event.item_count,
+            };
+            unsafe { f(&c_event, event_user_data) == 0 }
+        }) as Box<dyn FnMut(&Event<'_>) -> bool>
+    });
+    Ok(set)
+}
+
+/// Text for C; an inner NUL (impossible in routes and paths from C) cuts it.
+fn c_text(text: &str) -> CString {
+    let end = text.find('\0').unwrap_or(text.len());
+    CString::new(&text[..end]).unwrap_or_default()
+}
+
+fn millis(duration: std::time::Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// `options_json` (NULL: gazu's defaults), checked against the function's keys.

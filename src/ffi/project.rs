@@ -3,18 +3,14 @@
 
 use std::ffi::c_char;
 
-use super::client::{client_arg, kitsu_client};
-use super::{arg_out, arg_str, boundary, kitsu_result, write_opt_string};
+use super::client::kitsu_client;
+use super::{boundary, kitsu_result, write_opt_string};
 use crate::api::project;
 
 /// gazu `project.get_project_by_name`: GET `data/projects?name=...`; the first match, or
 /// `null`.
 ///
 /// On success `*out_json` receives the answer as JSON text, freed with kitsu_string_free().
-///
-/// # Safety
-/// `client` is a live client; string arguments are NULL or NUL-terminated;
-/// path arrays hold their count of such strings; out pointers are NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_project_get_project_by_name(
     client: *const kitsu_client,
@@ -22,30 +18,26 @@ pub unsafe extern "C" fn kitsu_project_get_project_by_name(
     out_json: *mut *mut c_char,
 ) -> kitsu_result {
     boundary(|| {
-        let client = client_arg(client)?;
-        let out = arg_out(out_json, "out_json")?;
-        let name = arg_str(name, "name")?;
+        let client = arg!(client client);
+        let out = arg!(out out_json);
+        let name = arg!(str name);
         let answer = project::get_project_by_name(&client, name)?;
-        write_opt_string(out, answer, "kitsu_project_get_project_by_name")
+        write_opt_string(out, answer)
     })
 }
 
 /// gazu `project.all_open_projects`: GET `data/projects/open`.
 ///
 /// On success `*out_json` receives the answer as JSON text, freed with kitsu_string_free().
-///
-/// # Safety
-/// `client` is a live client; string arguments are NULL or NUL-terminated;
-/// path arrays hold their count of such strings; out pointers are NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_project_all_open_projects(
     client: *const kitsu_client,
     out_json: *mut *mut c_char,
 ) -> kitsu_result {
     boundary(|| {
-        let client = client_arg(client)?;
-        let out = arg_out(out_json, "out_json")?;
+        let client = arg!(client client);
+        let out = arg!(out out_json);
         let answer = project::all_open_projects(&client)?;
-        write_opt_string(out, answer, "kitsu_project_all_open_projects")
+        write_opt_string(out, answer)
     })
 }

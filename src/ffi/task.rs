@@ -3,10 +3,10 @@
 
 use std::ffi::{c_char, c_void};
 
-use super::client::{client_arg, kitsu_client, path_list, path_list_or_empty};
+use super::client::{kitsu_client, path_list, path_list_or_empty};
 use super::{
-    arg_opt_str, arg_options, arg_out, arg_path, arg_str, as_progress, boundary, kitsu_progress_cb,
-    kitsu_result, progress_adapter, write_opt_string,
+    arg_options, boundary, kitsu_progress_cb, kitsu_result, kitsu_transfer_options,
+    write_opt_string,
 };
 use crate::api::task;
 
@@ -16,37 +16,32 @@ use crate::api::task;
 /// `processing` while Zou's job queue builds the variants. Zou refuses a second upload to one
 /// preview file.
 ///
-/// On success `*out_json` (when `out_json` is not NULL) receives the server's JSON answer,
-/// freed with kitsu_string_free(). `progress` may be NULL; its `total` is the sum of the sizes
-/// of the files sent.
-///
-/// # Safety
-/// `client` is a live client; string arguments are NULL or NUL-terminated;
-/// path arrays hold their count of such strings; out pointers are NULL or writable.
+/// An upload: see "Transfers" and "Uploads" in the contract at the top.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_task_upload_preview_file(
     client: *const kitsu_client,
     preview_file_id: *const c_char,
     file_path: *const c_char,
     options_json: *const c_char,
+    transfer: *const kitsu_transfer_options,
     progress: kitsu_progress_cb,
     user_data: *mut c_void,
     out_json: *mut *mut c_char,
 ) -> kitsu_result {
     boundary(|| {
-        let client = client_arg(client)?;
-        let preview_file_id = arg_str(preview_file_id, "preview_file_id")?;
-        let file_path = arg_path(file_path, "file_path")?;
+        let client = arg!(client client);
+        let preview_file_id = arg!(str preview_file_id);
+        let file_path = arg!(path file_path);
         let options = arg_options(options_json, task::UPLOAD_PREVIEW_OPTIONS)?;
-        let mut callback = progress_adapter(progress, user_data);
-        let answer = task::upload_preview_file(
+        let mut transfer = arg!(transfer transfer, progress, user_data);
+        let answer = task::blocking::upload_preview_file(
             &client,
             preview_file_id,
             &file_path,
             &options,
-            as_progress(&mut callback),
+            transfer.options(),
         )?;
-        write_opt_string(out_json, answer, "kitsu_task_upload_preview_file")
+        write_opt_string(out_json, answer)
     })
 }
 
@@ -57,13 +52,7 @@ pub unsafe extern "C" fn kitsu_task_upload_preview_file(
 /// `checklist`, `links` (lists), `created_at`, `for_client` (sent only when true, as gazu
 /// does). The answer is the comment.
 ///
-/// On success `*out_json` (when `out_json` is not NULL) receives the server's JSON answer,
-/// freed with kitsu_string_free(). `progress` may be NULL; its `total` is the sum of the sizes
-/// of the files sent.
-///
-/// # Safety
-/// `client` is a live client; string arguments are NULL or NUL-terminated;
-/// path arrays hold their count of such strings; out pointers are NULL or writable.
+/// An upload: see "Transfers" and "Uploads" in the contract at the top.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_task_add_comment(
     client: *const kitsu_client,
@@ -72,27 +61,28 @@ pub unsafe extern "C" fn kitsu_task_add_comment(
     attachment_paths: *const *const c_char,
     attachment_count: usize,
     options_json: *const c_char,
+    transfer: *const kitsu_transfer_options,
     progress: kitsu_progress_cb,
     user_data: *mut c_void,
     out_json: *mut *mut c_char,
 ) -> kitsu_result {
     boundary(|| {
-        let client = client_arg(client)?;
-        let task_id = arg_str(task_id, "task_id")?;
-        let task_status_id = arg_str(task_status_id, "task_status_id")?;
+        let client = arg!(client client);
+        let task_id = arg!(str task_id);
+        let task_status_id = arg!(str task_status_id);
         let attachment_paths =
             path_list_or_empty(attachment_paths, attachment_count, "attachment_paths")?;
         let options = arg_options(options_json, task::ADD_COMMENT_OPTIONS)?;
-        let mut callback = progress_adapter(progress, user_data);
-        let answer = task::add_comment(
+        let mut transfer = arg!(transfer transfer, progress, user_data);
+        let answer = task::blocking::add_comment(
             &client,
             task_id,
             task_status_id,
             &attachment_paths,
             &options,
-            as_progress(&mut callback),
+            transfer.options(),
         )?;
-        write_opt_string(out_json, answer, "kitsu_task_add_comment")
+        write_opt_string(out_json, answer)
     })
 }
 
@@ -100,13 +90,7 @@ pub unsafe extern "C" fn kitsu_task_add_comment(
 /// `actions/tasks/{task_id}/comments/{comment_id}/add-attachment` (parts `file`, `file-1`, ...
 /// in the order given); at least one file. The answer is the list of attachment files.
 ///
-/// On success `*out_json` (when `out_json` is not NULL) receives the server's JSON answer,
-/// freed with kitsu_string_free(). `progress` may be NULL; its `total` is the sum of the sizes
-/// of the files sent.
-///
-/// # Safety
-/// `client` is a live client; string arguments are NULL or NUL-terminated;
-/// path arrays hold their count of such strings; out pointers are NULL or writable.
+/// An upload: see "Transfers" and "Uploads" in the contract at the top.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_task_add_attachment_files_to_comment(
     client: *const kitsu_client,
@@ -114,28 +98,25 @@ pub unsafe extern "C" fn kitsu_task_add_attachment_files_to_comment(
     comment_id: *const c_char,
     file_paths: *const *const c_char,
     file_count: usize,
+    transfer: *const kitsu_transfer_options,
     progress: kitsu_progress_cb,
     user_data: *mut c_void,
     out_json: *mut *mut c_char,
 ) -> kitsu_result {
     boundary(|| {
-        let client = client_arg(client)?;
-        let task_id = arg_str(task_id, "task_id")?;
-        let comment_id = arg_str(comment_id, "comment_id")?;
+        let client = arg!(client client);
+        let task_id = arg!(str task_id);
+        let comment_id = arg!(str comment_id);
         let file_paths = path_list(file_paths, file_count)?;
-        let mut callback = progress_adapter(progress, user_data);
-        let answer = task::add_attachment_files_to_comment(
+        let mut transfer = arg!(transfer transfer, progress, user_data);
+        let answer = task::blocking::add_attachment_files_to_comment(
             &client,
             task_id,
             comment_id,
             &file_paths,
-            as_progress(&mut callback),
+            transfer.options(),
         )?;
-        write_opt_string(
-            out_json,
-            answer,
-            "kitsu_task_add_attachment_files_to_comment",
-        )
+        write_opt_string(out_json, answer)
     })
 }
 
@@ -147,30 +128,25 @@ pub unsafe extern "C" fn kitsu_task_add_attachment_files_to_comment(
 /// `preview_file-{x}-{y}`. Unlike gazu, those local paths are not sent to the server. The
 /// answer is the list of comments.
 ///
-/// On success `*out_json` (when `out_json` is not NULL) receives the server's JSON answer,
-/// freed with kitsu_string_free(). `progress` may be NULL; its `total` is the sum of the sizes
-/// of the files sent.
-///
-/// # Safety
-/// `client` is a live client; string arguments are NULL or NUL-terminated;
-/// path arrays hold their count of such strings; out pointers are NULL or writable.
+/// An upload: see "Transfers" and "Uploads" in the contract at the top.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_task_batch_comments(
     client: *const kitsu_client,
     task_id: *const c_char,
     comments_json: *const c_char,
+    transfer: *const kitsu_transfer_options,
     progress: kitsu_progress_cb,
     user_data: *mut c_void,
     out_json: *mut *mut c_char,
 ) -> kitsu_result {
     boundary(|| {
-        let client = client_arg(client)?;
-        let task_id = arg_opt_str(task_id, "task_id")?;
-        let comments_json = arg_str(comments_json, "comments_json")?;
-        let mut callback = progress_adapter(progress, user_data);
+        let client = arg!(client client);
+        let task_id = arg!(opt_str task_id);
+        let comments_json = arg!(str comments_json);
+        let mut transfer = arg!(transfer transfer, progress, user_data);
         let answer =
-            task::batch_comments(&client, task_id, comments_json, as_progress(&mut callback))?;
-        write_opt_string(out_json, answer, "kitsu_task_batch_comments")
+            task::blocking::batch_comments(&client, task_id, comments_json, transfer.options())?;
+        write_opt_string(out_json, answer)
     })
 }
 
@@ -181,34 +157,29 @@ pub unsafe extern "C" fn kitsu_task_batch_comments(
 /// its `preview_files` its previews, in one progress stream. The answer is the list of
 /// comments.
 ///
-/// On success `*out_json` (when `out_json` is not NULL) receives the server's JSON answer,
-/// freed with kitsu_string_free(). `progress` may be NULL; its `total` is the sum of the sizes
-/// of the files sent.
-///
-/// # Safety
-/// `client` is a live client; string arguments are NULL or NUL-terminated;
-/// path arrays hold their count of such strings; out pointers are NULL or writable.
+/// An upload: see "Transfers" and "Uploads" in the contract at the top.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_task_create_multiple_comments(
     client: *const kitsu_client,
     project_id: *const c_char,
     comments_json: *const c_char,
+    transfer: *const kitsu_transfer_options,
     progress: kitsu_progress_cb,
     user_data: *mut c_void,
     out_json: *mut *mut c_char,
 ) -> kitsu_result {
     boundary(|| {
-        let client = client_arg(client)?;
-        let project_id = arg_str(project_id, "project_id")?;
-        let comments_json = arg_str(comments_json, "comments_json")?;
-        let mut callback = progress_adapter(progress, user_data);
-        let answer = task::create_multiple_comments(
+        let client = arg!(client client);
+        let project_id = arg!(str project_id);
+        let comments_json = arg!(str comments_json);
+        let mut transfer = arg!(transfer transfer, progress, user_data);
+        let answer = task::blocking::create_multiple_comments(
             &client,
             project_id,
             comments_json,
-            as_progress(&mut callback),
+            transfer.options(),
         )?;
-        write_opt_string(out_json, answer, "kitsu_task_create_multiple_comments")
+        write_opt_string(out_json, answer)
     })
 }
 
@@ -218,13 +189,7 @@ pub unsafe extern "C" fn kitsu_task_create_multiple_comments(
 /// `no_job` (false). The file is checked before anything is created. The answer is the preview
 /// file.
 ///
-/// On success `*out_json` (when `out_json` is not NULL) receives the server's JSON answer,
-/// freed with kitsu_string_free(). `progress` may be NULL; its `total` is the sum of the sizes
-/// of the files sent.
-///
-/// # Safety
-/// `client` is a live client; string arguments are NULL or NUL-terminated;
-/// path arrays hold their count of such strings; out pointers are NULL or writable.
+/// An upload: see "Transfers" and "Uploads" in the contract at the top.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_task_add_preview(
     client: *const kitsu_client,
@@ -232,26 +197,27 @@ pub unsafe extern "C" fn kitsu_task_add_preview(
     comment_id: *const c_char,
     preview_file_path: *const c_char,
     options_json: *const c_char,
+    transfer: *const kitsu_transfer_options,
     progress: kitsu_progress_cb,
     user_data: *mut c_void,
     out_json: *mut *mut c_char,
 ) -> kitsu_result {
     boundary(|| {
-        let client = client_arg(client)?;
-        let task_id = arg_str(task_id, "task_id")?;
-        let comment_id = arg_str(comment_id, "comment_id")?;
-        let preview_file_path = arg_path(preview_file_path, "preview_file_path")?;
+        let client = arg!(client client);
+        let task_id = arg!(str task_id);
+        let comment_id = arg!(str comment_id);
+        let preview_file_path = arg!(path preview_file_path);
         let options = arg_options(options_json, task::ADD_PREVIEW_OPTIONS)?;
-        let mut callback = progress_adapter(progress, user_data);
-        let answer = task::add_preview(
+        let mut transfer = arg!(transfer transfer, progress, user_data);
+        let answer = task::blocking::add_preview(
             &client,
             task_id,
             comment_id,
             &preview_file_path,
             &options,
-            as_progress(&mut callback),
+            transfer.options(),
         )?;
-        write_opt_string(out_json, answer, "kitsu_task_add_preview")
+        write_opt_string(out_json, answer)
     })
 }
 
@@ -260,13 +226,7 @@ pub unsafe extern "C" fn kitsu_task_add_preview(
 /// uploads the file to it, with one progress stream. Options: `normalize_movie` (true),
 /// `no_job` (false). The answer is the new preview file.
 ///
-/// On success `*out_json` (when `out_json` is not NULL) receives the server's JSON answer,
-/// freed with kitsu_string_free(). `progress` may be NULL; its `total` is the sum of the sizes
-/// of the files sent.
-///
-/// # Safety
-/// `client` is a live client; string arguments are NULL or NUL-terminated;
-/// path arrays hold their count of such strings; out pointers are NULL or writable.
+/// An upload: see "Transfers" and "Uploads" in the contract at the top.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_task_add_extra_preview(
     client: *const kitsu_client,
@@ -275,28 +235,29 @@ pub unsafe extern "C" fn kitsu_task_add_extra_preview(
     preview_file_id: *const c_char,
     preview_file_path: *const c_char,
     options_json: *const c_char,
+    transfer: *const kitsu_transfer_options,
     progress: kitsu_progress_cb,
     user_data: *mut c_void,
     out_json: *mut *mut c_char,
 ) -> kitsu_result {
     boundary(|| {
-        let client = client_arg(client)?;
-        let task_id = arg_str(task_id, "task_id")?;
-        let comment_id = arg_str(comment_id, "comment_id")?;
-        let preview_file_id = arg_str(preview_file_id, "preview_file_id")?;
-        let preview_file_path = arg_path(preview_file_path, "preview_file_path")?;
+        let client = arg!(client client);
+        let task_id = arg!(str task_id);
+        let comment_id = arg!(str comment_id);
+        let preview_file_id = arg!(str preview_file_id);
+        let preview_file_path = arg!(path preview_file_path);
         let options = arg_options(options_json, task::ADD_EXTRA_PREVIEW_OPTIONS)?;
-        let mut callback = progress_adapter(progress, user_data);
-        let answer = task::add_extra_preview(
+        let mut transfer = arg!(transfer transfer, progress, user_data);
+        let answer = task::blocking::add_extra_preview(
             &client,
             task_id,
             comment_id,
             preview_file_id,
             &preview_file_path,
             &options,
-            as_progress(&mut callback),
+            transfer.options(),
         )?;
-        write_opt_string(out_json, answer, "kitsu_task_add_extra_preview")
+        write_opt_string(out_json, answer)
     })
 }
 
@@ -307,13 +268,7 @@ pub unsafe extern "C" fn kitsu_task_add_extra_preview(
 /// `set_thumbnail`, and `no_job` (which gazu forgets to pass on). The answer is `{"comment":
 /// ..., "preview_file": ...}`. As in gazu, a failure after the comment leaves the comment.
 ///
-/// On success `*out_json` (when `out_json` is not NULL) receives the server's JSON answer,
-/// freed with kitsu_string_free(). `progress` may be NULL; its `total` is the sum of the sizes
-/// of the files sent.
-///
-/// # Safety
-/// `client` is a live client; string arguments are NULL or NUL-terminated;
-/// path arrays hold their count of such strings; out pointers are NULL or writable.
+/// An upload: see "Transfers" and "Uploads" in the contract at the top.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_task_publish_preview(
     client: *const kitsu_client,
@@ -323,29 +278,30 @@ pub unsafe extern "C" fn kitsu_task_publish_preview(
     attachment_paths: *const *const c_char,
     attachment_count: usize,
     options_json: *const c_char,
+    transfer: *const kitsu_transfer_options,
     progress: kitsu_progress_cb,
     user_data: *mut c_void,
     out_json: *mut *mut c_char,
 ) -> kitsu_result {
     boundary(|| {
-        let client = client_arg(client)?;
-        let task_id = arg_str(task_id, "task_id")?;
-        let task_status_id = arg_str(task_status_id, "task_status_id")?;
-        let preview_file_path = arg_path(preview_file_path, "preview_file_path")?;
+        let client = arg!(client client);
+        let task_id = arg!(str task_id);
+        let task_status_id = arg!(str task_status_id);
+        let preview_file_path = arg!(path preview_file_path);
         let attachment_paths =
             path_list_or_empty(attachment_paths, attachment_count, "attachment_paths")?;
         let options = arg_options(options_json, task::PUBLISH_PREVIEW_OPTIONS)?;
-        let mut callback = progress_adapter(progress, user_data);
-        let answer = task::publish_preview(
+        let mut transfer = arg!(transfer transfer, progress, user_data);
+        let answer = task::blocking::publish_preview(
             &client,
             task_id,
             task_status_id,
             &preview_file_path,
             &attachment_paths,
             &options,
-            as_progress(&mut callback),
+            transfer.options(),
         )?;
-        write_opt_string(out_json, answer, "kitsu_task_publish_preview")
+        write_opt_string(out_json, answer)
     })
 }
 
@@ -354,10 +310,6 @@ pub unsafe extern "C" fn kitsu_task_publish_preview(
 /// to (option `revision`).
 ///
 /// On success `*out_json` receives the answer as JSON text, freed with kitsu_string_free().
-///
-/// # Safety
-/// `client` is a live client; string arguments are NULL or NUL-terminated;
-/// path arrays hold their count of such strings; out pointers are NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_task_create_preview(
     client: *const kitsu_client,
@@ -367,13 +319,13 @@ pub unsafe extern "C" fn kitsu_task_create_preview(
     out_json: *mut *mut c_char,
 ) -> kitsu_result {
     boundary(|| {
-        let client = client_arg(client)?;
-        let out = arg_out(out_json, "out_json")?;
-        let task_id = arg_str(task_id, "task_id")?;
-        let comment_id = arg_str(comment_id, "comment_id")?;
+        let client = arg!(client client);
+        let out = arg!(out out_json);
+        let task_id = arg!(str task_id);
+        let comment_id = arg!(str comment_id);
         let options = arg_options(options_json, task::CREATE_PREVIEW_OPTIONS)?;
         let answer = task::create_preview(&client, task_id, comment_id, &options)?;
-        write_opt_string(out, answer, "kitsu_task_create_preview")
+        write_opt_string(out, answer)
     })
 }
 
@@ -381,10 +333,6 @@ pub unsafe extern "C" fn kitsu_task_create_preview(
 /// `task_type`, `episode` (ids).
 ///
 /// On success `*out_json` receives the answer as JSON text, freed with kitsu_string_free().
-///
-/// # Safety
-/// `client` is a live client; string arguments are NULL or NUL-terminated;
-/// path arrays hold their count of such strings; out pointers are NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_task_all_tasks_for_project(
     client: *const kitsu_client,
@@ -393,22 +341,18 @@ pub unsafe extern "C" fn kitsu_task_all_tasks_for_project(
     out_json: *mut *mut c_char,
 ) -> kitsu_result {
     boundary(|| {
-        let client = client_arg(client)?;
-        let out = arg_out(out_json, "out_json")?;
-        let project_id = arg_str(project_id, "project_id")?;
+        let client = arg!(client client);
+        let out = arg!(out out_json);
+        let project_id = arg!(str project_id);
         let options = arg_options(options_json, task::ALL_TASKS_FOR_PROJECT_OPTIONS)?;
         let answer = task::all_tasks_for_project(&client, project_id, &options)?;
-        write_opt_string(out, answer, "kitsu_task_all_tasks_for_project")
+        write_opt_string(out, answer)
     })
 }
 
 /// gazu `task.all_comments_for_task`: GET `data/tasks/{task_id}/comments`, newest first.
 ///
 /// On success `*out_json` receives the answer as JSON text, freed with kitsu_string_free().
-///
-/// # Safety
-/// `client` is a live client; string arguments are NULL or NUL-terminated;
-/// path arrays hold their count of such strings; out pointers are NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_task_all_comments_for_task(
     client: *const kitsu_client,
@@ -416,11 +360,11 @@ pub unsafe extern "C" fn kitsu_task_all_comments_for_task(
     out_json: *mut *mut c_char,
 ) -> kitsu_result {
     boundary(|| {
-        let client = client_arg(client)?;
-        let out = arg_out(out_json, "out_json")?;
-        let task_id = arg_str(task_id, "task_id")?;
+        let client = arg!(client client);
+        let out = arg!(out out_json);
+        let task_id = arg!(str task_id);
         let answer = task::all_comments_for_task(&client, task_id)?;
-        write_opt_string(out, answer, "kitsu_task_all_comments_for_task")
+        write_opt_string(out, answer)
     })
 }
 
@@ -428,10 +372,6 @@ pub unsafe extern "C" fn kitsu_task_all_comments_for_task(
 /// match, or `null`.
 ///
 /// On success `*out_json` receives the answer as JSON text, freed with kitsu_string_free().
-///
-/// # Safety
-/// `client` is a live client; string arguments are NULL or NUL-terminated;
-/// path arrays hold their count of such strings; out pointers are NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_task_get_task_status_by_short_name(
     client: *const kitsu_client,
@@ -439,10 +379,10 @@ pub unsafe extern "C" fn kitsu_task_get_task_status_by_short_name(
     out_json: *mut *mut c_char,
 ) -> kitsu_result {
     boundary(|| {
-        let client = client_arg(client)?;
-        let out = arg_out(out_json, "out_json")?;
-        let short_name = arg_str(short_name, "short_name")?;
+        let client = arg!(client client);
+        let out = arg!(out out_json);
+        let short_name = arg!(str short_name);
         let answer = task::get_task_status_by_short_name(&client, short_name)?;
-        write_opt_string(out, answer, "kitsu_task_get_task_status_by_short_name")
+        write_opt_string(out, answer)
     })
 }

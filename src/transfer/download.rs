@@ -1,7 +1,7 @@
 //! Streaming downloads. The body goes to a [`Sink`]: a temporary file in the
 //! destination folder renamed onto the target only once the whole body
 //! arrived (and matched Content-Length), or memory. Error bodies never reach
-//! a sink. A 202 "preview still processing" is waited out first.
+//! a sink. A 202 (the server still preparing the file) is waited out first.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -11,13 +11,11 @@ use reqwest::header::{ACCEPT, ACCEPT_ENCODING};
 use reqwest::{Method, StatusCode};
 use tempfile::NamedTempFile;
 
-use crate::client::{check_status, retry_after_secs, Auth, Client, Driver};
+use super::call::{Call, Meter};
+use crate::client::{check_status, retry_after_secs, Auth, Client};
 use crate::error::{Error, Result};
-use crate::transfer::progress::{Progress, ProgressFn, HEARTBEAT};
 
-/// gazu's DOWNLOAD_ACCEPT_HEADER: lets Zou answer 202 while a preview is processed.
-const DOWNLOAD_ACCEPT: &str = "application/json, */*;q=0.1";
-/// gazu's DEFAULT_RETRY_AFTER, when a 202 has no usable Retry-After.
+/// The wait after a 202 without a usable Retry-After (gazu's DEFAULT_RETRY_AFTER).
 const DEFAULT_RETRY_AFTER: u64 = 5;
 /// Memory sinks do not trust a Content-Length beyond this for pre-allocation.
 const MAX_PREALLOCATION: u64 = 64 * 1024 * 1024;
@@ -29,6 +27,10 @@ pub(crate) trait Sink {
     fn write(&mut self, chunk: &[u8]) -> Result<()>;
     /// Everything is written; make it durable (not yet visible).
     fn finish(&mut self) -> Result<()>;
+    /// The local file written, if any (for events).
+    fn file(&self) -> Option<PathBuf> {
+        None
+    }
 }
 
 /// Writes to `.<name>.<random>.part` beside the target; `commit` renames it
@@ -87,6 +89,10 @@ impl FileSink {
 }
 
 impl Sink for FileSink {
+    fn file(&self) -> Option<PathBuf> {
+        Some(self.target.clone())
+    }
+
     fn begin(&mut self, _total: u64) -> Result<()> {
         let folder = self.folder();
         let prefix = format!(
@@ -145,51 +151,57 @@ impl Sink for MemorySink {
     }
 }
 
-/// GETs `path` into `sink`, waiting out 202 answers. Returns the byte count.
+/// GETs `path` into `sink` within `call`, waiting out 202 answers (at most
+/// the client's processing timeout, honouring Retry-After). `accept` is the
+/// request's Accept header (a server may answer 202 only to some). Returns
+/// the byte count.
 pub(crate) async fn fetch(
+    call: &mut Call<'_>,
     client: &Client,
     path: &str,
+    accept: &str,
     sink: &mut dyn Sink,
-    progress: &mut Progress<'_>,
 ) -> Result<u64> {
     let config = client.config();
     let connect_secs = config.connect_timeout.as_secs();
-    let mut driver = Driver::new(progress, config.stall_timeout, None);
-    let deadline = Instant::now() + config.processing_timeout;
+    call.begin_request(path, sink.file().into_iter().collect(), 0)?;
+    let started = Instant::now();
     let response = loop {
-        let response = client
-            .send(
-                Method::GET,
-                path,
-                Auth::Bearer,
-                |request| {
-                    Ok(request
-                        .header(ACCEPT, DOWNLOAD_ACCEPT)
-                        // Bytes as stored: no gzip, so counts match Content-Length.
-                        .header(ACCEPT_ENCODING, "identity"))
-                },
-                &mut driver,
-            )
-            .await?;
+        let response = call
+            .drive(client.send(Method::GET, path, Auth::Bearer, |request| {
+                Ok(request
+                    .header(ACCEPT, accept)
+                    // Bytes as stored: no gzip, so counts match Content-Length.
+                    .header(ACCEPT_ENCODING, "identity"))
+            }))
+            .await??;
         if response.status() != StatusCode::ACCEPTED {
-            break check_status(&Method::GET, path, response).await?;
+            break call
+                .drive(check_status(&Method::GET, path, response))
+                .await??;
         }
-        let wait = Duration::from_secs(retry_after_secs(&response).unwrap_or(DEFAULT_RETRY_AFTER));
+        let retry_after = retry_after_secs(&response);
         drop(response);
-        let now = Instant::now();
-        if now >= deadline {
+        let limit = config.processing_timeout;
+        let waited = started.elapsed();
+        if waited >= limit {
             return Err(Error::ProcessingTimeout {
                 path: path.into(),
-                secs: config.processing_timeout.as_secs(),
+                secs: limit.as_secs(),
             });
         }
-        tokio::time::sleep(wait.min(deadline - now)).await;
+        let pause = Duration::from_secs(retry_after.unwrap_or(DEFAULT_RETRY_AFTER));
+        call.wait_processing(pause.min(limit - waited), limit, retry_after)
+            .await?;
     };
 
     let total = response.content_length().unwrap_or(0);
     sink.begin(total)?;
-    driver.progress.start(total)?;
-    let received = stream_body(path, response, sink, &mut driver, connect_secs).await?;
+    call.begin_bytes(total)?;
+    let meter = call.meter();
+    let received = call
+        .drive(stream_body(path, response, sink, &meter, connect_secs))
+        .await??;
     if total > 0 && received != total {
         return Err(Error::IncompleteBody {
             path: path.into(),
@@ -198,73 +210,65 @@ pub(crate) async fn fetch(
         });
     }
     sink.finish()?;
-    driver.progress.finish(received)?;
+    call.end_request(received, 1)?;
     Ok(received)
 }
 
+/// Moves the body into the sink; the driver reads the count from `meter`.
 async fn stream_body(
     path: &str,
     mut response: reqwest::Response,
     sink: &mut dyn Sink,
-    driver: &mut Driver<'_, '_>,
+    meter: &Meter,
     connect_secs: u64,
 ) -> Result<u64> {
     let total = response.content_length().unwrap_or(0);
-    let stall = driver.stall();
     let mut received: u64 = 0;
-    let mut last_chunk = Instant::now();
-    let tick = tokio::time::sleep(HEARTBEAT.min(stall));
-    tokio::pin!(tick);
     loop {
-        tokio::select! {
-            biased;
-            chunk = response.chunk() => match chunk {
-                Ok(Some(bytes)) => {
-                    received += bytes.len() as u64;
-                    sink.write(&bytes)?;
-                    driver.progress.update(received)?;
-                    last_chunk = Instant::now();
-                }
-                Ok(None) => return Ok(received),
-                Err(e) => {
-                    return Err(if total > 0 && received < total && !e.is_timeout() {
-                        Error::IncompleteBody { path: path.into(), received, expected: total }
-                    } else {
-                        Error::from_reqwest(path, e, connect_secs)
-                    });
-                }
-            },
-            _ = &mut tick => {
-                if last_chunk.elapsed() >= stall {
-                    return Err(Error::Stalled { path: path.into(), secs: stall.as_secs() });
-                }
-                driver.progress.heartbeat()?;
-                tick.as_mut().reset(tokio::time::Instant::now() + HEARTBEAT.min(stall));
+        match response.chunk().await {
+            Ok(Some(bytes)) => {
+                received += bytes.len() as u64;
+                sink.write(&bytes)?;
+                meter.set(received);
+            }
+            Ok(None) => return Ok(received),
+            Err(e) => {
+                return Err(if total > 0 && received < total && !e.is_timeout() {
+                    Error::IncompleteBody {
+                        path: path.into(),
+                        received,
+                        expected: total,
+                    }
+                } else {
+                    Error::from_reqwest(path, e, connect_secs)
+                });
             }
         }
     }
 }
 
-impl Client {
-    /// Downloads `path` to `target` atomically. Returns the byte count.
-    pub fn download(
-        &self,
-        path: &str,
-        target: &Path,
-        progress: Option<&mut ProgressFn<'_>>,
-    ) -> Result<u64> {
-        let mut sink = FileSink::new(target)?;
-        let mut progress = Progress::new(progress);
-        let count = self.block_on(fetch(self, path, &mut sink, &mut progress))?;
-        sink.commit()?;
-        Ok(count)
-    }
+/// Downloads `path` to `target` atomically within `call`. Returns the byte count.
+pub async fn to_file(
+    call: &mut Call<'_>,
+    client: &Client,
+    path: &str,
+    accept: &str,
+    target: &Path,
+) -> Result<u64> {
+    let mut sink = FileSink::new(target)?;
+    let count = fetch(call, client, path, accept, &mut sink).await?;
+    sink.commit()?;
+    Ok(count)
+}
 
-    /// Downloads `path` into memory (gazu's `get_file_data_from_url`).
-    pub fn get_bytes(&self, path: &str, progress: Option<&mut ProgressFn<'_>>) -> Result<Vec<u8>> {
-        let mut sink = MemorySink::default();
-        let mut progress = Progress::new(progress);
-        self.block_on(fetch(self, path, &mut sink, &mut progress))?;
-        Ok(sink.data)
-    }
+/// Downloads `path` into memory within `call`.
+pub async fn to_memory(
+    call: &mut Call<'_>,
+    client: &Client,
+    path: &str,
+    accept: &str,
+) -> Result<Vec<u8>> {
+    let mut sink = MemorySink::default();
+    fetch(call, client, path, accept, &mut sink).await?;
+    Ok(sink.data)
 }

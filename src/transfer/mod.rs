@@ -1,7 +1,19 @@
 //! The transfer engine: knows HTTP and files, not Kitsu.
-//! `download` streams to an atomic temporary file (or memory) and waits out
-//! 202s; `upload` streams multipart bodies; `progress` holds the callback contract.
+//! `call` holds one call's context and the one driver loop every request
+//! runs under; `download` streams to an atomic temporary file (or memory)
+//! and waits out 202s; `upload` streams multipart bodies; `json` sends JSON
+//! requests; `progress` holds the simple callback's contract, `event` the
+//! rich events, `cancel` the cancel token.
 
+pub mod call;
+pub mod cancel;
 pub mod download;
+pub mod event;
+pub mod json;
 pub mod progress;
 pub mod upload;
+
+pub use call::{Call, TransferOptions};
+pub use cancel::CancelToken;
+pub use event::{Event, EventFn, Operation, Phase};
+pub use progress::ProgressFn;

@@ -1,7 +1,10 @@
 //! The progress contract, in one place:
 //! - the first call is `(0, total)`; `total` is 0 when unknown;
 //! - at most one call per [`MIN_INTERVAL`] while bytes flow, and a repeat of
-//!   the last value about once per [`HEARTBEAT`] while they do not;
+//!   the last value about once per [`HEARTBEAT`] while they do not, in every
+//!   phase: before the answer's headers (then as `(0, 0)`: the total is not
+//!   known yet), during a 202 wait, during a stall;
+//! - `total` is set once, when known, and never changes afterwards;
 //! - on success a last call with the final count (`(total, total)` when known);
 //! - `done` never decreases and never exceeds a known `total`;
 //! - a callback returning `false` aborts with [`Error::AbortedByCallback`].
@@ -9,10 +12,10 @@
 //! [`Progress`] is only ever used by code running on the thread that called
 //! the library (inside `block_on`), so callbacks run on that thread only.
 
-use std::cell::Cell;
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
+use crate::reentry::run_callback;
 
 /// A progress callback: `(bytes_done, total) -> keep_going`.
 pub type ProgressFn<'a> = dyn FnMut(u64, u64) -> bool + 'a;
@@ -21,29 +24,6 @@ pub type ProgressFn<'a> = dyn FnMut(u64, u64) -> bool + 'a;
 pub const MIN_INTERVAL: Duration = Duration::from_millis(100);
 /// Interval of the repeated call during a stall, so a UI can still cancel.
 pub const HEARTBEAT: Duration = Duration::from_secs(1);
-
-thread_local! {
-    static IN_CALLBACK: Cell<bool> = const { Cell::new(false) };
-}
-
-/// True while this thread is inside one of libkitsu's progress callbacks.
-pub fn in_callback() -> bool {
-    IN_CALLBACK.with(Cell::get)
-}
-
-/// Resets the flag even if the callback unwinds.
-struct CallbackGuard;
-impl CallbackGuard {
-    fn enter() -> CallbackGuard {
-        IN_CALLBACK.with(|flag| flag.set(true));
-        CallbackGuard
-    }
-}
-impl Drop for CallbackGuard {
-    fn drop(&mut self) {
-        IN_CALLBACK.with(|flag| flag.set(false));
-    }
-}
 
 /// The state of one transfer's progress reporting.
 pub struct Progress<'a> {
@@ -74,6 +54,16 @@ impl<'a> Progress<'a> {
         self.started
     }
 
+    /// 0 while unknown.
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+
+    /// The latest count, as reported (or held back by the throttle).
+    pub fn latest(&self) -> u64 {
+        self.latest.max(self.reported)
+    }
+
     /// The first call, `(0, total)`. Later calls (a replayed request) keep
     /// the first total and the count already reported.
     pub fn start(&mut self, total: u64) -> Result<()> {
@@ -95,13 +85,15 @@ impl<'a> Progress<'a> {
         self.call(done)
     }
 
-    /// True when a heartbeat is due (no call for [`HEARTBEAT`]).
+    /// True when a heartbeat is due (no call for [`HEARTBEAT`], counted from
+    /// the start of the call before the first one).
     pub fn heartbeat_due(&self) -> bool {
-        self.started && self.last_call.elapsed() >= HEARTBEAT
+        self.last_call.elapsed() >= HEARTBEAT
     }
 
     /// Reports the latest count again (what throttling held back, if
-    /// anything); lets the callback abort during a stall.
+    /// anything); lets the callback abort in any phase, before the first
+    /// byte too.
     pub fn heartbeat(&mut self) -> Result<()> {
         if !self.heartbeat_due() {
             return Ok(());
@@ -133,10 +125,8 @@ impl<'a> Progress<'a> {
         let Some(callback) = self.callback.as_mut() else {
             return Ok(());
         };
-        let keep_going = {
-            let _guard = CallbackGuard::enter();
-            callback(done, self.total)
-        };
+        let total = self.total;
+        let keep_going = run_callback(|| callback(done, total));
         if keep_going {
             Ok(())
         } else {
@@ -199,7 +189,24 @@ mod tests {
     }
 
     #[test]
+    fn a_heartbeat_comes_before_the_first_byte_with_total_zero() {
+        let mut calls = Vec::new();
+        let mut record = |d: u64, t: u64| {
+            calls.push((d, t));
+            true
+        };
+        let mut progress = Progress::new(Some(&mut record));
+        progress.heartbeat().unwrap(); // not due yet
+        std::thread::sleep(HEARTBEAT);
+        progress.heartbeat().unwrap();
+        progress.start(10).unwrap();
+        progress.finish(10).unwrap();
+        assert_eq!(calls, vec![(0, 0), (0, 10), (10, 10)]);
+    }
+
+    #[test]
     fn false_aborts_and_flag_is_set_inside() {
+        use crate::reentry::in_callback;
         let mut seen_flag = false;
         let mut stop = |_: u64, _: u64| {
             seen_flag = in_callback();

@@ -1,26 +1,26 @@
 //! Streaming multipart/form-data uploads at constant memory.
 //!
 //! The body is described by a list of [`Part`]s and encoded on the fly with
-//! an exact Content-Length (no chunked encoding: proxies in front of Zou
-//! handle it worst). File parts are opened for each attempt, so a replay
-//! after a token refresh sends whole files again. The body stream runs on a
-//! runtime worker and only adds the file bytes it hands to the connection
-//! to an atomic counter; the calling thread turns that into progress calls.
+//! an exact Content-Length (no chunked encoding: proxies handle it worst).
+//! File parts are opened for each attempt, so a replay after a token refresh
+//! sends whole files again. The body stream runs on a runtime worker and only
+//! adds the file bytes it hands to the connection to the call's meter; the
+//! calling thread's driver turns that into progress calls and events.
 
 use std::collections::VecDeque;
 use std::hash::{BuildHasher, Hasher};
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use reqwest::Method;
 
-use crate::client::{check_status, Auth, Client, Driver};
+use super::call::{Call, Meter};
+use super::event::Operation;
+use crate::client::{check_status, Auth, Client};
 use crate::error::{failure_message_in_success, Error, Result};
-use crate::transfer::progress::{Progress, ProgressFn};
 
 /// Bytes read from disk per chunk handed to the connection.
 const CHUNK: usize = 512 * 1024;
@@ -30,7 +30,8 @@ const CHUNK: usize = 512 * 1024;
 pub enum Part {
     /// A plain form field (`name=value`).
     Field { name: String, value: String },
-    /// A file, sent under its base name with no part Content-Type (as gazu does).
+    /// A file, sent under its base name, with a part Content-Type for
+    /// well-known extensions.
     File { name: String, path: PathBuf },
     /// An inline JSON part with no filename (gazu's `comments` part of batch comments).
     Json { name: String, json: String },
@@ -51,50 +52,15 @@ impl Part {
     }
 }
 
-/// gazu's part names for a list of files: `file`, `file-1`, `file-2`...
-pub fn numbered_file_parts(paths: &[PathBuf]) -> Vec<Part> {
-    paths
-        .iter()
-        .enumerate()
-        .map(|(index, path)| {
-            let name = if index == 0 {
-                "file".to_string()
-            } else {
-                format!("file-{index}")
-            };
-            Part::file(name, path.clone())
-        })
-        .collect()
-}
-
-/// Extra form fields from a JSON object, converted as gazu does: strings as
-/// is, booleans as `True`/`False` (Python's `str(bool)`), numbers as text,
-/// arrays and objects as JSON text (gazu `json.dumps` them), nulls left out.
-pub fn form_fields_from_json(json: &str) -> Result<Vec<(String, String)>> {
-    let value: serde_json::Value = serde_json::from_str(json)
-        .map_err(|e| Error::InvalidParameter(format!("form_json is not valid JSON: {e}")))?;
-    let object = value
-        .as_object()
-        .ok_or_else(|| Error::InvalidParameter("form_json must be a JSON object".into()))?;
-    Ok(object
-        .iter()
-        .filter_map(|(name, value)| {
-            let text = match value {
-                serde_json::Value::Null => return None,
-                serde_json::Value::String(s) => s.clone(),
-                serde_json::Value::Bool(true) => "True".into(),
-                serde_json::Value::Bool(false) => "False".into(),
-                other => other.to_string(),
-            };
-            Some((name.clone(), text))
-        })
-        .collect())
-}
-
 /// A piece of the encoded body: literal bytes, or a file's content.
 enum Segment {
     Literal(Bytes),
-    File { path: PathBuf, size: u64 },
+    /// `index`: the file's place among the request's files.
+    File {
+        path: PathBuf,
+        size: u64,
+        index: u32,
+    },
 }
 
 /// The body, laid out once (sizes checked, files found) and streamed per attempt.
@@ -103,6 +69,7 @@ struct Layout {
     segments: Vec<Arc<Segment>>,
     content_length: u64,
     file_bytes: u64,
+    files: Vec<PathBuf>,
 }
 
 impl Layout {
@@ -111,6 +78,7 @@ impl Layout {
         let mut segments = Vec::new();
         let mut content_length = 0u64;
         let mut file_bytes = 0u64;
+        let mut files = Vec::new();
         let mut literal = String::new();
         for part in parts {
             literal.push_str(&format!("--{boundary}\r\n"));
@@ -151,7 +119,9 @@ impl Layout {
                     segments.push(Arc::new(Segment::File {
                         path: path.clone(),
                         size,
+                        index: u32::try_from(files.len()).unwrap_or(u32::MAX),
                     }));
+                    files.push(path.clone());
                     content_length += size;
                     file_bytes += size;
                     literal.push_str("\r\n");
@@ -166,16 +136,17 @@ impl Layout {
             segments,
             content_length,
             file_bytes,
+            files,
         })
     }
 
-    /// A fresh body for one attempt; `sent` is reset to 0.
-    fn body(&self, sent: &Arc<AtomicU64>) -> reqwest::Body {
-        sent.store(0, Ordering::Relaxed);
+    /// A fresh body for one attempt; the meter counts from 0 again.
+    fn body(&self, meter: &Arc<Meter>) -> reqwest::Body {
+        meter.set(0);
         let state = StreamState {
             segments: self.segments.iter().cloned().collect(),
             open: None,
-            sent: sent.clone(),
+            meter: meter.clone(),
         };
         let stream = futures_util::stream::unfold(state, |mut state| async move {
             match state.next_chunk().await {
@@ -202,7 +173,7 @@ struct OpenFile {
 struct StreamState {
     segments: VecDeque<Arc<Segment>>,
     open: Option<OpenFile>,
-    sent: Arc<AtomicU64>,
+    meter: Arc<Meter>,
 }
 
 impl StreamState {
@@ -213,7 +184,7 @@ impl StreamState {
                     continue;
                 }
                 let (open, chunk) = read_chunk(open).await?;
-                self.sent.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                self.meter.add(chunk.len() as u64);
                 self.open = Some(open);
                 return Ok(Some(chunk));
             }
@@ -222,7 +193,8 @@ impl StreamState {
             };
             match &*segment {
                 Segment::Literal(bytes) => return Ok(Some(bytes.clone())),
-                Segment::File { path, size } => {
+                Segment::File { path, size, index } => {
+                    self.meter.set_item(*index);
                     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
                     self.open = Some(OpenFile {
                         file,
@@ -326,43 +298,36 @@ fn new_boundary() -> String {
     hex
 }
 
-/// POSTs `parts` to `path`; returns the answer's JSON text and the file
-/// bytes sent. Progress counts
-/// this request's file bytes after `offset` bytes already moved by earlier
-/// requests of the same operation; the caller makes the last call
-/// (`Progress::finish`), so composites report one stream.
+/// POSTs `parts` to `path` within `call` and returns the answer's JSON
+/// text. Progress counts this request's file bytes after those of the
+/// call's earlier requests; when the call declared no total, this request's
+/// file bytes are the total.
 pub(crate) async fn send_multipart(
+    call: &mut Call<'_>,
     client: &Client,
     path: &str,
     parts: &[Part],
-    progress: &mut Progress<'_>,
-    offset: u64,
-) -> Result<(String, u64)> {
+) -> Result<String> {
     let layout = Layout::new(parts)?;
-    let sent = Arc::new(AtomicU64::new(0));
-    let config = client.config();
-    progress.start(offset + layout.file_bytes)?;
-    let mut driver =
-        Driver::new(progress, config.stall_timeout, Some(sent.clone())).with_offset(offset);
+    call.set_operation(Operation::Upload);
+    call.expect_at_least(layout.file_bytes, layout.files.len())?;
+    call.begin_request(path, layout.files.clone(), layout.file_bytes)?;
+    let meter = call.meter();
     let content_type = format!("multipart/form-data; boundary={}", layout.boundary);
-    let response = client
-        .send(
-            Method::POST,
-            path,
-            Auth::Bearer,
-            |request| {
-                Ok(request
-                    .header(CONTENT_TYPE, content_type.as_str())
-                    .header(CONTENT_LENGTH, layout.content_length)
-                    .body(layout.body(&sent)))
-            },
-            &mut driver,
-        )
-        .await?;
-    let response = check_status(&Method::POST, path, response).await?;
-    let connect_secs = config.connect_timeout.as_secs();
-    let body = driver
-        .drive(path, response.bytes())
+    let response = call
+        .drive(client.send(Method::POST, path, Auth::Bearer, |request| {
+            Ok(request
+                .header(CONTENT_TYPE, content_type.as_str())
+                .header(CONTENT_LENGTH, layout.content_length)
+                .body(layout.body(&meter)))
+        }))
+        .await??;
+    let response = call
+        .drive(check_status(&Method::POST, path, response))
+        .await??;
+    let connect_secs = client.config().connect_timeout.as_secs();
+    let body = call
+        .drive(response.bytes())
         .await?
         .map_err(|e| Error::from_reqwest(path, e, connect_secs))?;
     let text = if body.is_empty() {
@@ -384,42 +349,13 @@ pub(crate) async fn send_multipart(
             message,
         });
     }
-    driver.progress.update(offset + layout.file_bytes)?;
-    Ok((text, layout.file_bytes))
+    call.end_request(layout.file_bytes, layout.files.len())?;
+    Ok(text)
 }
 
-impl Client {
-    /// Uploads `files` as `file`, `file-1`, ... after the `fields`, in gazu's
-    /// order. `total` is the sum of the file sizes.
-    pub fn upload(
-        &self,
-        path: &str,
-        files: &[PathBuf],
-        fields: &[(String, String)],
-        progress: Option<&mut ProgressFn<'_>>,
-    ) -> Result<String> {
-        let mut parts: Vec<Part> = fields
-            .iter()
-            .map(|(name, value)| Part::field(name.clone(), value.clone()))
-            .collect();
-        parts.extend(numbered_file_parts(files));
-        self.upload_parts(path, &parts, progress)
-    }
-
-    /// Uploads an explicit list of parts, in order.
-    pub fn upload_parts(
-        &self,
-        path: &str,
-        parts: &[Part],
-        progress: Option<&mut ProgressFn<'_>>,
-    ) -> Result<String> {
-        let mut progress = Progress::new(progress);
-        self.block_on(async {
-            let (answer, sent) = send_multipart(self, path, parts, &mut progress, 0).await?;
-            progress.finish(sent)?;
-            Ok(answer)
-        })
-    }
+/// The sum of the sizes of `files`, each checked as a readable regular file.
+pub fn total_size(files: &[PathBuf]) -> Result<u64> {
+    files.iter().map(|f| file_size(f)).sum()
 }
 
 #[cfg(test)]
@@ -461,19 +397,5 @@ mod tests {
             Layout::new(&parts),
             Err(Error::FileNotFound { .. })
         ));
-    }
-
-    #[test]
-    fn numbered_names_follow_gazu() {
-        let parts =
-            numbered_file_parts(&[PathBuf::from("a"), PathBuf::from("b"), PathBuf::from("c")]);
-        let names: Vec<_> = parts
-            .iter()
-            .map(|p| match p {
-                Part::File { name, .. } => name.clone(),
-                _ => unreachable!(),
-            })
-            .collect();
-        assert_eq!(names, ["file", "file-1", "file-2"]);
     }
 }
