@@ -275,7 +275,7 @@ fn null_allowed(function: &Declaration, param: &str) -> bool {
     let has_progress = function.params.iter().any(|(_, n)| n == "progress");
     match param {
         "options_json" | "form_json" | "json_body" | "access" | "refresh" | "pem_path"
-        | "user_data" => true,
+        | "user_data" | "transfer" => true,
         "out_json" => has_progress || function.name == "kitsu_client_log_in",
         "task_id" => function.name == "kitsu_task_batch_comments",
         _ => false,
@@ -287,6 +287,9 @@ fn dummy_value(ty: &str, name: &str) -> String {
     match (ty, name) {
         (t, _) if t.contains("kitsu_client **") => "&out_client".into(),
         (t, _) if t.contains("kitsu_client") => "client".into(),
+        (t, _) if t.contains("kitsu_cancel_token **") => "&out_token".into(),
+        (t, _) if t.contains("kitsu_cancel_token") => "token".into(),
+        (t, _) if t.contains("kitsu_transfer_options") => "NULL".into(),
         (_, "progress") => "NULL".into(),
         (_, "user_data") => "NULL".into(),
         ("const char *const *", _) => "one_path".into(),
@@ -322,8 +325,11 @@ fn null_argument_program(header: &str) -> (String, usize) {
             body.push_str(&format!("    {}({});\n", function.name, args.join(", ")));
             continue;
         }
-        if function.name == "kitsu_last_error_message" {
-            continue; // its own NULL rules: tested in contract.c
+        if matches!(
+            function.name.as_str(),
+            "kitsu_last_error_message" | "kitsu_cancel_token_is_cancelled"
+        ) {
+            continue; // their own NULL rules (a length, 0): tested in contract.c
         }
         for (index, (ty, name)) in params.iter().enumerate() {
             if !ty.contains('*') || null_allowed(&function, name) {
@@ -370,6 +376,7 @@ int main(int argc, char **argv) {{
     const char *base, *scratch_file;
     const char *one_path[1];
     kitsu_client *client = NULL, *out_client = NULL;
+    kitsu_cancel_token *token = NULL, *out_token = NULL;
     char *json = NULL;
     uint8_t *data = NULL;
     size_t len = 0;
@@ -379,8 +386,11 @@ int main(int argc, char **argv) {{
     scratch_file = argv[2];
     one_path[0] = scratch_file;
     if (kitsu_client_new(base, &client) != KITSU_RESULT_OK) return 2;
+    if (kitsu_cancel_token_new(&token) != KITSU_RESULT_OK) return 2;
 {body}
+    kitsu_cancel_token_free(token);
     kitsu_client_free(client);
+    (void)out_token;
     (void)len;
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;

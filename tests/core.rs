@@ -7,7 +7,52 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{pattern, sha256_hex, FakeKitsu, EMAIL, EXPIRED_TOKEN, PASSWORD, REFRESH_TOKEN};
-use kitsu::{Client, Error};
+use kitsu::api::raw::blocking as raw;
+use kitsu::{Client, Error, ProgressFn, TransferOptions};
+
+/// The generic transfers with only a simple callback, as the tests use them.
+trait Transfers {
+    fn download(&self, path: &str, target: &Path, progress: Option<&mut ProgressFn<'_>>)
+        -> kitsu::Result<u64>;
+    fn get_bytes(&self, path: &str, progress: Option<&mut ProgressFn<'_>>) -> kitsu::Result<Vec<u8>>;
+    fn upload(
+        &self,
+        path: &str,
+        files: &[PathBuf],
+        fields: &[(String, String)],
+        progress: Option<&mut ProgressFn<'_>>,
+    ) -> kitsu::Result<String>;
+}
+
+fn options<'a>(progress: Option<&'a mut ProgressFn<'_>>) -> TransferOptions<'a> {
+    TransferOptions {
+        progress: progress.map(|f| f as &mut ProgressFn),
+        ..TransferOptions::default()
+    }
+}
+
+impl Transfers for Client {
+    fn download(
+        &self,
+        path: &str,
+        target: &Path,
+        progress: Option<&mut ProgressFn<'_>>,
+    ) -> kitsu::Result<u64> {
+        raw::download(self, path, target, options(progress))
+    }
+    fn get_bytes(&self, path: &str, progress: Option<&mut ProgressFn<'_>>) -> kitsu::Result<Vec<u8>> {
+        raw::get_file_data_from_url(self, path, options(progress))
+    }
+    fn upload(
+        &self,
+        path: &str,
+        files: &[PathBuf],
+        fields: &[(String, String)],
+        progress: Option<&mut ProgressFn<'_>>,
+    ) -> kitsu::Result<String> {
+        raw::upload(self, path, files, fields, options(progress))
+    }
+}
 
 fn logged_in(server: &FakeKitsu) -> Client {
     let client = Client::new(&server.base).unwrap();

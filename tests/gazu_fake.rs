@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::capi::{c, check, cpath, kitsu_result, Client, Progress, PROGRESS};
+use common::capi::{c, check, cpath, kitsu_result, Client, Progress, NO_OPTIONS, PROGRESS};
 use common::{pattern, FakeKitsu, EMAIL, PASSWORD};
 use kitsu::ffi::files::{kitsu_files_download_attachment_file, kitsu_files_download_preview_file};
 
@@ -22,6 +22,7 @@ fn download_preview(
             client.ptr(),
             id.as_ptr(),
             target.as_ptr(),
+            NO_OPTIONS,
             PROGRESS,
             progress.user_data(),
         )
@@ -84,6 +85,7 @@ fn attachment_names_are_percent_encoded() {
             client.ptr(),
             id.as_ptr(),
             target_c.as_ptr(),
+            NO_OPTIONS,
             None,
             std::ptr::null_mut(),
         )

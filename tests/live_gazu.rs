@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use common::capi::{
-    c, check, cpath, kitsu_result, take_string, ApiResult, Client, Progress, PROGRESS,
+    c, check, cpath, kitsu_result, take_string, ApiResult, Client, Progress, NO_OPTIONS, PROGRESS,
 };
 use common::zou::{id, media, sha_file, shared_avatar_lock, Scene, Zou};
 use kitsu::ffi::{asset::*, files::*, person::*, playlist::*, project::*, shot::*, task::*};
@@ -111,6 +111,7 @@ fn working_files_and_the_file_tree() {
             client,
             wf.as_ptr(),
             source_c.as_ptr(),
+            NO_OPTIONS,
             PROGRESS,
             up.user_data(),
             out,
@@ -126,7 +127,7 @@ fn working_files_and_the_file_tree() {
 
     let target = scene.path("back.blend");
     download_checked("download_working_file", &target, |t, p| unsafe {
-        kitsu_files_download_working_file(client, wf.as_ptr(), t, PROGRESS, p.user_data())
+        kitsu_files_download_working_file(client, wf.as_ptr(), t, NO_OPTIONS, PROGRESS, p.user_data())
     });
     assert_eq!(sha_file(&target), sha_file(source));
 }
@@ -154,6 +155,7 @@ fn avatars_up_and_down() {
             client,
             person_id.as_ptr(),
             png.as_ptr(),
+            NO_OPTIONS,
             PROGRESS,
             up.user_data(),
             out,
@@ -171,6 +173,7 @@ fn avatars_up_and_down() {
             client,
             person_id.as_ptr(),
             png.as_ptr(),
+            NO_OPTIONS,
             PROGRESS,
             progress.user_data(),
             out,
@@ -185,6 +188,7 @@ fn avatars_up_and_down() {
             client,
             project_id.as_ptr(),
             png.as_ptr(),
+            NO_OPTIONS,
             PROGRESS,
             progress.user_data(),
             out,
@@ -204,6 +208,7 @@ fn avatars_up_and_down() {
                 client,
                 organisation_id.as_ptr(),
                 png.as_ptr(),
+                NO_OPTIONS,
                 PROGRESS,
                 progress.user_data(),
                 out,
@@ -233,7 +238,7 @@ fn avatars_up_and_down() {
     for (what, call, entity) in avatars {
         let target = scene.path(&format!("{what}.png"));
         download_checked(what, &target, |t, p| unsafe {
-            call(client, entity.as_ptr(), t, PROGRESS, p.user_data())
+            call(client, entity.as_ptr(), t, NO_OPTIONS, PROGRESS, p.user_data())
         });
         let (width, height) = png_size(&target);
         assert!(width > 0 && height > 0, "{what}");
@@ -245,6 +250,7 @@ type Download2 = unsafe extern "C" fn(
     *const kitsu::ffi::client::kitsu_client,
     *const c_char,
     *const c_char,
+    *const kitsu::ffi::kitsu_transfer_options,
     kitsu::ffi::kitsu_progress_cb,
     *mut std::ffi::c_void,
 ) -> kitsu_result;
@@ -297,6 +303,7 @@ fn previews_pictures_movies_frames_and_tiles() {
             picture_id.as_ptr(),
             png.as_ptr(),
             no_job.as_ptr(),
+            NO_OPTIONS,
             PROGRESS,
             up.user_data(),
             out,
@@ -326,6 +333,7 @@ fn previews_pictures_movies_frames_and_tiles() {
                 client,
                 picture_id.as_ptr(),
                 t,
+                NO_OPTIONS,
                 PROGRESS,
                 p.user_data(),
             )
@@ -338,6 +346,7 @@ fn previews_pictures_movies_frames_and_tiles() {
             client,
             picture_id.as_ptr(),
             t,
+            NO_OPTIONS,
             PROGRESS,
             p.user_data(),
         )
@@ -351,6 +360,7 @@ fn previews_pictures_movies_frames_and_tiles() {
                 client,
                 picture_id.as_ptr(),
                 t,
+                NO_OPTIONS,
                 PROGRESS,
                 p.user_data(),
             )
@@ -368,6 +378,7 @@ fn previews_pictures_movies_frames_and_tiles() {
             comment_id.as_ptr(),
             mp4.as_ptr(),
             std::ptr::null(),
+            NO_OPTIONS,
             PROGRESS,
             up.user_data(),
             out,
@@ -379,7 +390,7 @@ fn previews_pictures_movies_frames_and_tiles() {
     // The movie routes answer 202 while processing: the library waits.
     let movie_file = scene.path("movie.mp4");
     download_checked("download_preview_movie", &movie_file, |t, p| unsafe {
-        kitsu_files_download_preview_movie(client, movie_id.as_ptr(), t, PROGRESS, p.user_data())
+        kitsu_files_download_preview_movie(client, movie_id.as_ptr(), t, NO_OPTIONS, PROGRESS, p.user_data())
     });
     assert!(is_mp4(&movie_file));
     wait_ready(&scene.client, id(&movie));
@@ -388,7 +399,7 @@ fn previews_pictures_movies_frames_and_tiles() {
         "download_preview_file (movie)",
         &via_record,
         |t, p| unsafe {
-            kitsu_files_download_preview_file(client, movie_id.as_ptr(), t, PROGRESS, p.user_data())
+            kitsu_files_download_preview_file(client, movie_id.as_ptr(), t, NO_OPTIONS, PROGRESS, p.user_data())
         },
     );
     assert_eq!(sha_file(&via_record), sha_file(&movie_file));
@@ -398,6 +409,7 @@ fn previews_pictures_movies_frames_and_tiles() {
             client,
             movie_id.as_ptr(),
             t,
+            NO_OPTIONS,
             PROGRESS,
             p.user_data(),
         )
@@ -410,6 +422,7 @@ fn previews_pictures_movies_frames_and_tiles() {
             movie_id.as_ptr(),
             5,
             t,
+            NO_OPTIONS,
             PROGRESS,
             p.user_data(),
         )
@@ -419,7 +432,7 @@ fn previews_pictures_movies_frames_and_tiles() {
     assert!(width >= 320 && height >= 240, "{width}x{height}");
     let tile = scene.path("tile.png");
     download_checked("extract_tile_from_preview", &tile, |t, p| unsafe {
-        kitsu_files_extract_tile_from_preview(client, movie_id.as_ptr(), t, PROGRESS, p.user_data())
+        kitsu_files_extract_tile_from_preview(client, movie_id.as_ptr(), t, NO_OPTIONS, PROGRESS, p.user_data())
     });
     assert!(png_size(&tile).0 > 0);
 
@@ -434,6 +447,7 @@ fn previews_pictures_movies_frames_and_tiles() {
             movie_id.as_ptr(),
             png2.as_ptr(),
             no_job.as_ptr(),
+            NO_OPTIONS,
             PROGRESS,
             progress.user_data(),
             out,
@@ -461,6 +475,7 @@ fn previews_pictures_movies_frames_and_tiles() {
             comment_id.as_ptr(),
             missing.as_ptr(),
             std::ptr::null(),
+            NO_OPTIONS,
             None,
             std::ptr::null_mut(),
             out,
@@ -501,6 +516,7 @@ fn comments_attachments_and_their_downloads() {
             std::ptr::null(),
             0,
             options.as_ptr(),
+            NO_OPTIONS,
             None,
             std::ptr::null_mut(),
             out,
@@ -522,6 +538,7 @@ fn comments_attachments_and_their_downloads() {
             pointers.as_ptr(),
             2,
             options.as_ptr(),
+            NO_OPTIONS,
             PROGRESS,
             up.user_data(),
             out,
@@ -552,6 +569,7 @@ fn comments_attachments_and_their_downloads() {
             comment_id.as_ptr(),
             pointers3.as_ptr(),
             1,
+            NO_OPTIONS,
             PROGRESS,
             progress.user_data(),
             out,
@@ -571,6 +589,7 @@ fn comments_attachments_and_their_downloads() {
             comment_id.as_ptr(),
             pointers3.as_ptr(),
             0,
+            NO_OPTIONS,
             None,
             std::ptr::null_mut(),
             out,
@@ -598,6 +617,7 @@ fn comments_attachments_and_their_downloads() {
                 client,
                 attachment_id.as_ptr(),
                 t,
+                NO_OPTIONS,
                 PROGRESS,
                 p.user_data(),
             )
@@ -614,6 +634,7 @@ fn comments_attachments_and_their_downloads() {
             client,
             first_id.as_ptr(),
             target_c.as_ptr(),
+            NO_OPTIONS,
             None,
             std::ptr::null_mut(),
         )
@@ -644,6 +665,7 @@ fn comments_attachments_and_their_downloads() {
             client,
             chat_attachment.as_ptr(),
             t,
+            NO_OPTIONS,
             PROGRESS,
             p.user_data(),
         )
@@ -676,6 +698,7 @@ fn batch_comments_and_multiple_comments_with_files() {
             client,
             task.as_ptr(),
             comments_c.as_ptr(),
+            NO_OPTIONS,
             PROGRESS,
             up.user_data(),
             out,
@@ -696,6 +719,7 @@ fn batch_comments_and_multiple_comments_with_files() {
             client,
             std::ptr::null(),
             comments_c.as_ptr(),
+            NO_OPTIONS,
             None,
             std::ptr::null_mut(),
             out,
@@ -718,6 +742,7 @@ fn batch_comments_and_multiple_comments_with_files() {
             client,
             project.as_ptr(),
             comments_c.as_ptr(),
+            NO_OPTIONS,
             PROGRESS,
             up.user_data(),
             out,
@@ -757,6 +782,7 @@ fn publish_preview_reports_one_progress_stream() {
             pointers.as_ptr(),
             1,
             options.as_ptr(),
+            NO_OPTIONS,
             PROGRESS,
             up.user_data(),
             out,
@@ -795,6 +821,7 @@ fn csv_and_otio_imports_and_exports() {
             client,
             project.as_ptr(),
             assets_csv_c.as_ptr(),
+            NO_OPTIONS,
             PROGRESS,
             up.user_data(),
             out,
@@ -815,6 +842,7 @@ fn csv_and_otio_imports_and_exports() {
             project.as_ptr(),
             t,
             std::ptr::null(),
+            NO_OPTIONS,
             PROGRESS,
             p.user_data(),
         )
@@ -833,6 +861,7 @@ fn csv_and_otio_imports_and_exports() {
             client,
             project.as_ptr(),
             shots_csv_c.as_ptr(),
+            NO_OPTIONS,
             PROGRESS,
             progress.user_data(),
             out,
@@ -848,6 +877,7 @@ fn csv_and_otio_imports_and_exports() {
             project.as_ptr(),
             t,
             std::ptr::null(),
+            NO_OPTIONS,
             PROGRESS,
             p.user_data(),
         )
@@ -867,6 +897,7 @@ fn csv_and_otio_imports_and_exports() {
             project.as_ptr(),
             otio_c.as_ptr(),
             options.as_ptr(),
+            NO_OPTIONS,
             PROGRESS,
             up.user_data(),
             out,
@@ -950,6 +981,7 @@ fn playlist_build_and_zip() {
             client,
             playlist_id.as_ptr(),
             t,
+            NO_OPTIONS,
             PROGRESS,
             p.user_data(),
         )
@@ -985,6 +1017,7 @@ fn playlist_build_and_zip() {
             playlist_id.as_ptr(),
             job_id.as_ptr(),
             t,
+            NO_OPTIONS,
             PROGRESS,
             p.user_data(),
         )

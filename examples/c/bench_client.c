@@ -28,12 +28,12 @@ int main(int argc, char **argv) {
     if (kitsu_client_new(argv[2], &client) != KITSU_RESULT_OK) return 2;
     kitsu_client_set_tokens(client, "bench-token", NULL);
     if (strcmp(argv[1], "download") == 0) {
-        rc = kitsu_client_download(client, argv[3], argv[4], progress, &calls);
+        rc = kitsu_client_download(client, argv[3], argv[4], NULL, progress, &calls);
     } else {
         const char *files[1];
         char *json = NULL;
         files[0] = argv[4];
-        rc = kitsu_client_upload(client, argv[3], files, 1, NULL, progress, &calls, &json);
+        rc = kitsu_client_upload(client, argv[3], files, 1, NULL, NULL, progress, &calls, &json);
         kitsu_string_free(json);
     }
     if (rc != KITSU_RESULT_OK) {

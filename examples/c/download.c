@@ -42,7 +42,7 @@ int main(int argc, char **argv) {
         kitsu_client_free(client);
         return fail("log in", rc);
     }
-    rc = kitsu_client_download(client, argv[4], argv[5], show_progress, NULL);
+    rc = kitsu_client_download(client, argv[4], argv[5], NULL, show_progress, NULL);
     printf("\n");
     kitsu_client_free(client);
     if (rc != KITSU_RESULT_OK) return fail("download", rc);

@@ -231,7 +231,7 @@ static void test_download_progress(kitsu_client *client) {
     kitsu_result rc;
     path_in_scratch(target, sizeof target, "slow.bin");
     recorder_init(&r);
-    rc = kitsu_client_download(client, "files/slow/300000", target, record_progress, &r);
+    rc = kitsu_client_download(client, "files/slow/300000", target, NULL, record_progress, &r);
     CHECK(rc == KITSU_RESULT_OK, "download: %u %s", rc, last_message());
     CHECK(file_size(target) == 300000, "size %ld", file_size(target));
     check_contract(&r, 300000, 300000, "download");
@@ -239,13 +239,13 @@ static void test_download_progress(kitsu_client *client) {
 
     path_in_scratch(target, sizeof target, "chunked.bin");
     recorder_init(&r);
-    rc = kitsu_client_download(client, "files/chunked/100000", target, record_progress, &r);
+    rc = kitsu_client_download(client, "files/chunked/100000", target, NULL, record_progress, &r);
     CHECK(rc == KITSU_RESULT_OK, "chunked: %u %s", rc, last_message());
     check_contract(&r, 0, 100000, "chunked download (total 0)");
 
     /* No callback at all is fine. */
     path_in_scratch(target, sizeof target, "nocb.bin");
-    rc = kitsu_client_download(client, "files/fixed/5000", target, NULL, NULL);
+    rc = kitsu_client_download(client, "files/fixed/5000", target, NULL, NULL, NULL);
     CHECK(rc == KITSU_RESULT_OK && file_size(target) == 5000, "no callback: %u", rc);
 }
 
@@ -258,25 +258,25 @@ static void test_abort_and_failures_leave_nothing(kitsu_client *client) {
 
     recorder_init(&r);
     r.abort_after = 1;
-    rc = kitsu_client_download(client, "files/slow/300000", target, record_progress, &r);
+    rc = kitsu_client_download(client, "files/slow/300000", target, NULL, record_progress, &r);
     CHECK(rc == KITSU_RESULT_ABORTED_BY_CALLBACK, "abort: %u", rc);
     CHECK(file_size(target) == 8, "pre-existing target touched by abort");
 
-    rc = kitsu_client_download(client, "files/drop/200000", target, NULL, NULL);
+    rc = kitsu_client_download(client, "files/drop/200000", target, NULL, NULL, NULL);
     CHECK(rc == KITSU_RESULT_INCOMPLETE_BODY, "drop: %u %s", rc, last_message());
     CHECK(file_size(target) == 8, "pre-existing target touched by a drop");
 
     path_in_scratch(target, sizeof target, "dropped-new.bin");
-    rc = kitsu_client_download(client, "files/drop/200000", target, NULL, NULL);
+    rc = kitsu_client_download(client, "files/drop/200000", target, NULL, NULL, NULL);
     CHECK(rc == KITSU_RESULT_INCOMPLETE_BODY, "drop: %u", rc);
     CHECK(!file_exists(target), "a dropped download left a file");
 
     path_in_scratch(target, sizeof target, "error.png");
-    rc = kitsu_client_download(client, "status/404", target, NULL, NULL);
+    rc = kitsu_client_download(client, "status/404", target, NULL, NULL, NULL);
     CHECK(rc == KITSU_RESULT_NOT_FOUND, "404: %u", rc);
     CHECK(kitsu_last_error_http_status() == 404, "404 status");
     CHECK(strstr(last_message(), "fake 404 message") != NULL, "404 message: %s", last_message());
-    rc = kitsu_client_download(client, "status/503", target, NULL, NULL);
+    rc = kitsu_client_download(client, "status/503", target, NULL, NULL, NULL);
     CHECK(rc == KITSU_RESULT_SERVICE_UNAVAILABLE, "503: %u", rc);
     CHECK(kitsu_last_error_http_status() == 503, "503 status");
     CHECK(strstr(last_message(), "fake 503 message") != NULL, "503 message: %s", last_message());
@@ -290,16 +290,16 @@ static void test_stall_and_processing(kitsu_client *client) {
     CHECK(kitsu_client_set_stall_timeout(client, 0) == KITSU_RESULT_INVALID_PARAMETER, "stall 0 refused");
     CHECK(kitsu_client_set_stall_timeout(client, 1) == KITSU_RESULT_OK, "stall 1");
     path_in_scratch(target, sizeof target, "stalled.bin");
-    rc = kitsu_client_download(client, "files/stall/100000", target, NULL, NULL);
+    rc = kitsu_client_download(client, "files/stall/100000", target, NULL, NULL, NULL);
     CHECK(rc == KITSU_RESULT_STALLED, "stall: %u %s", rc, last_message());
     CHECK(!file_exists(target), "a stalled download left a file");
     CHECK(kitsu_client_set_stall_timeout(client, 60) == KITSU_RESULT_OK, "stall 60");
 
     path_in_scratch(target, sizeof target, "processed.png");
-    rc = kitsu_client_download(client, "files/processing/c/1", target, NULL, NULL);
+    rc = kitsu_client_download(client, "files/processing/c/1", target, NULL, NULL, NULL);
     CHECK(rc == KITSU_RESULT_OK && file_size(target) == 4096, "202 then 200: %u %s", rc, last_message());
     CHECK(kitsu_client_set_processing_timeout(client, 0) == KITSU_RESULT_OK, "processing 0");
-    rc = kitsu_client_download(client, "files/processing/d/5", target, NULL, NULL);
+    rc = kitsu_client_download(client, "files/processing/d/5", target, NULL, NULL, NULL);
     CHECK(rc == KITSU_RESULT_PROCESSING_TIMEOUT, "processing timeout: %u", rc);
     CHECK(file_size(target) == 4096, "target kept after a processing timeout");
     kitsu_client_set_processing_timeout(client, 60);
@@ -312,7 +312,7 @@ static void test_reentrancy(kitsu_client *client) {
     kitsu_result rc;
     recorder_init(&r);
     r.reenter_client = client;
-    rc = kitsu_client_get_bytes(client, "files/fixed/1000", record_progress, &r, &data, &len);
+    rc = kitsu_client_get_bytes(client, "files/fixed/1000", NULL, record_progress, &r, &data, &len);
     CHECK(rc == KITSU_RESULT_OK && len == 1000, "outer call: %u", rc);
     CHECK(r.reenter_result == KITSU_RESULT_REENTRANT_CALL, "inner call: %u", r.reenter_result);
     kitsu_bytes_free(data, len);
@@ -334,7 +334,7 @@ static void test_upload(kitsu_client *client) {
     files[1] = b;
     recorder_init(&r);
     rc = kitsu_client_upload(client, "upload/echo", files, 2, "{\"comment\":\"hi\",\"for_client\":true,\"person_id\":null}",
-                             record_progress, &r, &json);
+                             NULL, record_progress, &r, &json);
     CHECK(rc == KITSU_RESULT_OK, "upload: %u %s", rc, last_message());
     check_contract(&r, 1000005, 1000005, "upload (total = sum of files)");
     CHECK(json && strstr(json, "\"name\":\"file-1\""), "parts: %s", json ? json : "(null)");
@@ -343,14 +343,14 @@ static void test_upload(kitsu_client *client) {
     kitsu_string_free(json);
 
     json = NULL;
-    rc = kitsu_client_upload(client, "upload/failed", files, 1, NULL, NULL, NULL, &json);
+    rc = kitsu_client_upload(client, "upload/failed", files, 1, NULL, NULL, NULL, NULL, &json);
     CHECK(rc == KITSU_RESULT_UPLOAD_FAILED && json == NULL, "upload failed: %u", rc);
-    rc = kitsu_client_upload(client, "upload/echo", files, 0, NULL, NULL, NULL, NULL);
+    rc = kitsu_client_upload(client, "upload/echo", files, 0, NULL, NULL, NULL, NULL, NULL);
     CHECK(rc == KITSU_RESULT_INVALID_PARAMETER, "no files: %u", rc);
     files[1] = "/nonexistent/file.png";
-    rc = kitsu_client_upload(client, "upload/echo", files, 2, NULL, NULL, NULL, NULL);
+    rc = kitsu_client_upload(client, "upload/echo", files, 2, NULL, NULL, NULL, NULL, NULL);
     CHECK(rc == KITSU_RESULT_FILE_NOT_FOUND, "missing file: %u", rc);
-    rc = kitsu_client_upload(client, "upload/echo", files, 1, "[1,2]", NULL, NULL, NULL);
+    rc = kitsu_client_upload(client, "upload/echo", files, 1, "[1,2]", NULL, NULL, NULL, NULL);
     CHECK(rc == KITSU_RESULT_INVALID_PARAMETER, "form_json not an object: %u", rc);
 }
 
@@ -407,17 +407,17 @@ static void test_null_parameters(kitsu_client *c) {
     CHECK(kitsu_client_set_connect_timeout(NULL, 1) == N, "connect client");
     CHECK(kitsu_client_set_stall_timeout(NULL, 1) == N, "stall client");
     CHECK(kitsu_client_set_processing_timeout(NULL, 1) == N, "processing client");
-    CHECK(kitsu_client_download(NULL, "p", "t", NULL, NULL) == N, "download client");
-    CHECK(kitsu_client_download(c, NULL, "t", NULL, NULL) == N, "download path");
-    CHECK(kitsu_client_download(c, "p", NULL, NULL, NULL) == N, "download target");
-    CHECK(kitsu_client_get_bytes(NULL, "p", NULL, NULL, &data, &len) == N, "bytes client");
-    CHECK(kitsu_client_get_bytes(c, NULL, NULL, NULL, &data, &len) == N, "bytes path");
-    CHECK(kitsu_client_get_bytes(c, "p", NULL, NULL, NULL, &len) == N, "bytes out_data");
-    CHECK(kitsu_client_get_bytes(c, "p", NULL, NULL, &data, NULL) == N, "bytes out_len");
-    CHECK(kitsu_client_upload(NULL, "p", files, 1, NULL, NULL, NULL, NULL) == N, "upload client");
-    CHECK(kitsu_client_upload(c, NULL, files, 1, NULL, NULL, NULL, NULL) == N, "upload path");
-    CHECK(kitsu_client_upload(c, "p", NULL, 1, NULL, NULL, NULL, NULL) == N, "upload files");
-    CHECK(kitsu_client_upload(c, "p", null_files, 1, NULL, NULL, NULL, NULL) == N, "upload files[0]");
+    CHECK(kitsu_client_download(NULL, "p", "t", NULL, NULL, NULL) == N, "download client");
+    CHECK(kitsu_client_download(c, NULL, "t", NULL, NULL, NULL) == N, "download path");
+    CHECK(kitsu_client_download(c, "p", NULL, NULL, NULL, NULL) == N, "download target");
+    CHECK(kitsu_client_get_bytes(NULL, "p", NULL, NULL, NULL, &data, &len) == N, "bytes client");
+    CHECK(kitsu_client_get_bytes(c, NULL, NULL, NULL, NULL, &data, &len) == N, "bytes path");
+    CHECK(kitsu_client_get_bytes(c, "p", NULL, NULL, NULL, NULL, &len) == N, "bytes out_data");
+    CHECK(kitsu_client_get_bytes(c, "p", NULL, NULL, NULL, &data, NULL) == N, "bytes out_len");
+    CHECK(kitsu_client_upload(NULL, "p", files, 1, NULL, NULL, NULL, NULL, NULL) == N, "upload client");
+    CHECK(kitsu_client_upload(c, NULL, files, 1, NULL, NULL, NULL, NULL, NULL) == N, "upload path");
+    CHECK(kitsu_client_upload(c, "p", NULL, 1, NULL, NULL, NULL, NULL, NULL) == N, "upload files");
+    CHECK(kitsu_client_upload(c, "p", null_files, 1, NULL, NULL, NULL, NULL, NULL) == N, "upload files[0]");
     CHECK(kitsu_client_get(NULL, "p", &json) == N, "get client");
     CHECK(kitsu_client_get(c, NULL, &json) == N, "get path");
     CHECK(kitsu_client_get(c, "p", NULL) == N, "get out");
@@ -449,7 +449,7 @@ static void test_threads_are_joined(void) {
     kitsu_client *client = logged_in_client();
     char target[1024];
     path_in_scratch(target, sizeof target, "threads.bin");
-    kitsu_client_download(client, "files/fixed/10000", target, NULL, NULL);
+    kitsu_client_download(client, "files/fixed/10000", target, NULL, NULL, NULL);
     CHECK(thread_count() > before, "the client started no thread?");
     kitsu_client_free(client);
     CHECK(thread_count() == before, "threads left after free: %d vs %d", thread_count(), before);

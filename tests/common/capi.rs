@@ -9,6 +9,7 @@ pub use kitsu::ffi::client::kitsu_client;
 use kitsu::ffi::client::*;
 pub use kitsu::ffi::kitsu_result;
 use kitsu::ffi::*;
+pub use kitsu::ffi::{kitsu_progress_event, kitsu_transfer_options};
 
 /// A failed call: the result code, the last error's HTTP status and message.
 #[derive(Debug, Clone)]
@@ -197,7 +198,14 @@ impl Client {
     ) -> ApiResult<()> {
         let (cb, ud) = callback(progress);
         check(unsafe {
-            kitsu_client_download(self.0, c(path).as_ptr(), cpath(target).as_ptr(), cb, ud)
+            kitsu_client_download(
+                self.0,
+                c(path).as_ptr(),
+                cpath(target).as_ptr(),
+                NO_OPTIONS,
+                cb,
+                ud,
+            )
         })
     }
 
@@ -208,6 +216,7 @@ impl Client {
             kitsu_client_get_bytes(
                 self.0,
                 c(path).as_ptr(),
+                NO_OPTIONS,
                 None,
                 std::ptr::null_mut(),
                 &mut data,
@@ -239,6 +248,7 @@ impl Client {
                 pointers.as_ptr(),
                 pointers.len(),
                 form.as_ref().map_or(std::ptr::null(), |f| f.as_ptr()),
+                NO_OPTIONS,
                 cb,
                 ud,
                 &mut out,
@@ -253,6 +263,9 @@ impl Drop for Client {
         unsafe { kitsu_client_free(self.0) };
     }
 }
+
+/// NULL options: every transfer's defaults.
+pub const NO_OPTIONS: *const kitsu_transfer_options = std::ptr::null();
 
 pub fn callback(progress: Option<&mut Progress>) -> (kitsu_progress_cb, *mut c_void) {
     match progress {
