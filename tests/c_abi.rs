@@ -128,6 +128,63 @@ fn c_contract_static() {
     run_contract(Language::C, Linking::Static);
 }
 
+/// Runs tests/c/call_context.c, then checks what reached the server.
+fn run_call_context(language: Language) {
+    let server = FakeKitsu::start();
+    let dir = tempfile::tempdir().unwrap();
+    let program = compile(
+        "tests/c/call_context.c",
+        language,
+        Linking::Shared,
+        &dir.path().join("call_context"),
+    );
+    let scratch = dir.path().join("scratch");
+    std::fs::create_dir(&scratch).unwrap();
+    let output = Command::new(&program)
+        .arg(&server.base)
+        .arg(&scratch)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    println!("{stdout}");
+    assert!(
+        output.status.success(),
+        "call context failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
+    let requests = server.state.lock().unwrap().requests.clone();
+    let count = |prefix: &str| requests.iter().filter(|r| r.starts_with(prefix)).count();
+    // A token cancelled before the call sends nothing.
+    assert_eq!(count("GET /api/files/fixed/7777"), 0, "{requests:?}");
+    // Both cancelled publish_preview calls posted their comment; only the one
+    // cancelled during its second step sent that step; neither sent the file.
+    assert_eq!(count("POST /api/actions/tasks/"), 3, "{requests:?}");
+    assert_eq!(
+        requests
+            .iter()
+            .filter(|r| r.ends_with("/add-preview"))
+            .count(),
+        1,
+        "{requests:?}"
+    );
+    assert_eq!(
+        count("POST /api/pictures/preview-files/"),
+        0,
+        "{requests:?}"
+    );
+}
+
+#[test]
+fn c_call_context() {
+    run_call_context(Language::C);
+}
+
+#[test]
+fn cxx_call_context() {
+    run_call_context(Language::Cxx);
+}
+
 #[test]
 fn header_stands_alone_in_c_and_cxx() {
     let dir = tempfile::tempdir().unwrap();

@@ -12,9 +12,17 @@ use kitsu::{Client, Error, ProgressFn, TransferOptions};
 
 /// The generic transfers with only a simple callback, as the tests use them.
 trait Transfers {
-    fn download(&self, path: &str, target: &Path, progress: Option<&mut ProgressFn<'_>>)
-        -> kitsu::Result<u64>;
-    fn get_bytes(&self, path: &str, progress: Option<&mut ProgressFn<'_>>) -> kitsu::Result<Vec<u8>>;
+    fn download(
+        &self,
+        path: &str,
+        target: &Path,
+        progress: Option<&mut ProgressFn<'_>>,
+    ) -> kitsu::Result<u64>;
+    fn get_bytes(
+        &self,
+        path: &str,
+        progress: Option<&mut ProgressFn<'_>>,
+    ) -> kitsu::Result<Vec<u8>>;
     fn upload(
         &self,
         path: &str,
@@ -40,7 +48,11 @@ impl Transfers for Client {
     ) -> kitsu::Result<u64> {
         raw::download(self, path, target, options(progress))
     }
-    fn get_bytes(&self, path: &str, progress: Option<&mut ProgressFn<'_>>) -> kitsu::Result<Vec<u8>> {
+    fn get_bytes(
+        &self,
+        path: &str,
+        progress: Option<&mut ProgressFn<'_>>,
+    ) -> kitsu::Result<Vec<u8>> {
         raw::get_file_data_from_url(self, path, options(progress))
     }
     fn upload(

@@ -127,7 +127,14 @@ fn working_files_and_the_file_tree() {
 
     let target = scene.path("back.blend");
     download_checked("download_working_file", &target, |t, p| unsafe {
-        kitsu_files_download_working_file(client, wf.as_ptr(), t, NO_OPTIONS, PROGRESS, p.user_data())
+        kitsu_files_download_working_file(
+            client,
+            wf.as_ptr(),
+            t,
+            NO_OPTIONS,
+            PROGRESS,
+            p.user_data(),
+        )
     });
     assert_eq!(sha_file(&target), sha_file(source));
 }
@@ -238,7 +245,14 @@ fn avatars_up_and_down() {
     for (what, call, entity) in avatars {
         let target = scene.path(&format!("{what}.png"));
         download_checked(what, &target, |t, p| unsafe {
-            call(client, entity.as_ptr(), t, NO_OPTIONS, PROGRESS, p.user_data())
+            call(
+                client,
+                entity.as_ptr(),
+                t,
+                NO_OPTIONS,
+                PROGRESS,
+                p.user_data(),
+            )
         });
         let (width, height) = png_size(&target);
         assert!(width > 0 && height > 0, "{what}");
@@ -390,7 +404,14 @@ fn previews_pictures_movies_frames_and_tiles() {
     // The movie routes answer 202 while processing: the library waits.
     let movie_file = scene.path("movie.mp4");
     download_checked("download_preview_movie", &movie_file, |t, p| unsafe {
-        kitsu_files_download_preview_movie(client, movie_id.as_ptr(), t, NO_OPTIONS, PROGRESS, p.user_data())
+        kitsu_files_download_preview_movie(
+            client,
+            movie_id.as_ptr(),
+            t,
+            NO_OPTIONS,
+            PROGRESS,
+            p.user_data(),
+        )
     });
     assert!(is_mp4(&movie_file));
     wait_ready(&scene.client, id(&movie));
@@ -399,7 +420,14 @@ fn previews_pictures_movies_frames_and_tiles() {
         "download_preview_file (movie)",
         &via_record,
         |t, p| unsafe {
-            kitsu_files_download_preview_file(client, movie_id.as_ptr(), t, NO_OPTIONS, PROGRESS, p.user_data())
+            kitsu_files_download_preview_file(
+                client,
+                movie_id.as_ptr(),
+                t,
+                NO_OPTIONS,
+                PROGRESS,
+                p.user_data(),
+            )
         },
     );
     assert_eq!(sha_file(&via_record), sha_file(&movie_file));
@@ -432,7 +460,14 @@ fn previews_pictures_movies_frames_and_tiles() {
     assert!(width >= 320 && height >= 240, "{width}x{height}");
     let tile = scene.path("tile.png");
     download_checked("extract_tile_from_preview", &tile, |t, p| unsafe {
-        kitsu_files_extract_tile_from_preview(client, movie_id.as_ptr(), t, NO_OPTIONS, PROGRESS, p.user_data())
+        kitsu_files_extract_tile_from_preview(
+            client,
+            movie_id.as_ptr(),
+            t,
+            NO_OPTIONS,
+            PROGRESS,
+            p.user_data(),
+        )
     });
     assert!(png_size(&tile).0 > 0);
 

@@ -68,6 +68,12 @@ impl Meter {
     pub fn set_item(&self, item: u32) {
         self.item.store(item, Ordering::Relaxed);
     }
+    pub fn bytes(&self) -> u64 {
+        self.bytes.load(Ordering::Relaxed)
+    }
+    pub fn item(&self) -> u32 {
+        self.item.load(Ordering::Relaxed)
+    }
     fn reset(&self) {
         self.set(0);
         self.set_item(0);
@@ -269,7 +275,7 @@ impl<'a> Call<'a> {
     }
 
     fn on_tick(&mut self, stall_clock: bool) -> Result<()> {
-        let moved = self.meter.bytes.load(Ordering::Relaxed);
+        let moved = self.meter.bytes();
         if moved != self.seen {
             self.seen = moved;
             self.last_activity = Instant::now();
@@ -346,7 +352,7 @@ impl<'a> Call<'a> {
     }
 
     fn current_file(&self) -> Option<&Path> {
-        let item = self.meter.item.load(Ordering::Relaxed) as usize;
+        let item = self.meter.item() as usize;
         self.files
             .get(item)
             .or_else(|| self.files.last())
@@ -360,7 +366,7 @@ impl<'a> Call<'a> {
             return Ok(());
         }
         let message = self.message();
-        let item = self.meter.item.load(Ordering::Relaxed);
+        let item = self.meter.item();
         let file = self.current_file().map(Path::to_path_buf);
         let event = Event {
             operation: self.operation,

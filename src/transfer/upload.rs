@@ -391,6 +391,38 @@ mod tests {
     }
 
     #[test]
+    fn the_meter_names_the_file_whose_bytes_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.bin");
+        let b = dir.path().join("b.bin");
+        std::fs::write(&a, vec![1u8; CHUNK * 2 + 10]).unwrap();
+        std::fs::write(&b, vec![2u8; 100]).unwrap();
+        let layout = Layout::new(&[Part::file("file", &a), Part::file("file-1", &b)]).unwrap();
+        assert_eq!(layout.files, [a.clone(), b.clone()]);
+        let meter = Arc::new(Meter::default());
+        let mut state = StreamState {
+            segments: layout.segments.iter().cloned().collect(),
+            open: None,
+            meter: meter.clone(),
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let mut seen = Vec::new();
+        runtime.block_on(async {
+            while let Some(chunk) = state.next_chunk().await.unwrap() {
+                if chunk.iter().all(|&byte| byte == 1) {
+                    seen.push((0, meter.item()));
+                } else if chunk.iter().all(|&byte| byte == 2) {
+                    seen.push((1, meter.item()));
+                }
+            }
+        });
+        assert_eq!(seen, [(0, 0), (0, 0), (0, 0), (1, 1)]);
+        assert_eq!(meter.bytes(), layout.file_bytes);
+    }
+
+    #[test]
     fn missing_file_is_reported_before_sending() {
         let parts = vec![Part::file("file", "/nonexistent/libkitsu/x.png")];
         assert!(matches!(

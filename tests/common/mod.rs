@@ -150,7 +150,15 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
     let mut body = Vec::new();
     if let Some(len) = headers.get("content-length") {
         body.resize(len.parse().ok()?, 0);
-        reader.read_exact(&mut body).ok()?;
+        if target.starts_with("/api/upload/slow") {
+            // About 500 KB/s, so a test can cancel while the files are sent.
+            for piece in body.chunks_mut(16 * 1024) {
+                reader.read_exact(piece).ok()?;
+                std::thread::sleep(Duration::from_millis(30));
+            }
+        } else {
+            reader.read_exact(&mut body).ok()?;
+        }
     } else if headers
         .get("transfer-encoding")
         .map(|v| v.contains("chunked"))
@@ -351,6 +359,50 @@ fn route(
                 stream.flush()?;
                 std::thread::sleep(Duration::from_millis(150));
             }
+        }
+        ("GET", ["files", "hang", _]) => {
+            // The answer's headers never come.
+            std::thread::sleep(Duration::from_secs(20));
+            return Ok(false);
+        }
+        ("GET", ["files", "trickle", _]) => {
+            // 4 KiB every 50 ms: bytes keep flowing for a long time.
+            let data = pattern(number(2));
+            stream.write_all(
+                format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", data.len()).as_bytes(),
+            )?;
+            for piece in data.chunks(4096) {
+                stream.write_all(piece)?;
+                stream.flush()?;
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        // The steps of publish_preview: a comment, a preview record (slow,
+        // so a test can cancel during it), the preview's upload.
+        ("POST", ["actions", "tasks", task, "comment"]) => {
+            json(
+                stream,
+                201,
+                serde_json::json!({"id": "0e5ad4bd-0000-4000-8000-00000000c001", "object_id": task}),
+            )?;
+        }
+        ("POST", ["actions", "tasks", _, "comments", _, "add-preview"]) => {
+            std::thread::sleep(Duration::from_secs(2));
+            json(
+                stream,
+                201,
+                serde_json::json!({"id": "0e5ad4bd-0000-4000-8000-00000000f001"}),
+            )?;
+        }
+        ("POST", ["pictures", "preview-files", id]) => {
+            json(
+                stream,
+                201,
+                serde_json::json!({"id": id, "status": "processing", "upload": parse_multipart(req)}),
+            )?;
+        }
+        ("POST", ["upload", "slow"]) => {
+            json(stream, 201, parse_multipart(req))?;
         }
         ("GET", ["files", "drop", _]) => {
             let data = pattern(number(2));
