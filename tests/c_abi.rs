@@ -238,6 +238,54 @@ fn readme_example_downloads_with_a_progress_bar() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("Wrong email or password."));
 }
 
+/// The plugin-style example: a worker thread transfers, the UI thread shows
+/// the events and presses Cancel; then the same without pressing it.
+#[test]
+fn worker_thread_example_cancels_from_the_ui_thread() {
+    let server = FakeKitsu::start();
+    let dir = tempfile::tempdir().unwrap();
+    let program = compile(
+        "examples/c/worker_cancel.c",
+        Language::C,
+        Linking::Shared,
+        &dir.path().join("worker_cancel"),
+    );
+    let target = dir.path().join("movie.mp4");
+    let run = |route: &str, cancel_after: &str| {
+        let output = Command::new(&program)
+            .args([&server.base, common::EMAIL, common::PASSWORD, route])
+            .arg(&target)
+            .arg(cancel_after)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(
+            output.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        stdout
+    };
+    // Cancelled during a 202 wait, then while bytes flow: nothing left.
+    let stdout = run("files/processing/example/100", "1500");
+    assert!(stdout.contains("waiting for the server"), "{stdout}");
+    assert!(stdout.contains("[ui] Cancel pressed"), "{stdout}");
+    assert!(stdout.contains("cancelled: nothing was left"), "{stdout}");
+    let stdout = run("files/trickle/3000000", "800");
+    assert!(stdout.contains("[ui] transferring"), "{stdout}");
+    assert!(stdout.contains("cancelled: nothing was left"), "{stdout}");
+    assert!(!target.exists());
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "only the program"
+    );
+    // Not cancelled: the file arrives.
+    let stdout = run("files/slow/300000", "0");
+    assert!(stdout.contains("finished:"), "{stdout}");
+    assert_eq!(std::fs::read(&target).unwrap(), common::pattern(300_000));
+}
+
 /// The shared library exports the C API and nothing else.
 #[test]
 fn exported_symbols_all_carry_the_prefix() {

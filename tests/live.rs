@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::capi::{kitsu_result, Client, Progress};
+use common::capi::{kitsu_phase, kitsu_result, Client, Events, Progress};
 use common::png_size;
 use common::zou::{id, media, sha_file, Scene, Zou};
 use serde_json::json;
@@ -231,16 +231,49 @@ fn movie_preview_in_job_queue_mode_answers_202_then_downloads() {
     let error = scene.client.download(&route, &target, None).unwrap_err();
     assert_eq!(error.code, kitsu_result::ProcessingTimeout, "{error:?}");
     assert!(!target.exists());
-    // ...and the default patience waits it out (Retry-After: 5) and downloads.
+    // ...and the default patience waits it out (Retry-After: 5) and downloads,
+    // the wait shown as its own phase with Zou's Retry-After.
     set_processing_timeout(&scene.client, 60);
     let mut down = Progress::new();
+    let mut events = Events::new();
+    let options = events.options();
     scene
         .client
-        .download(&route, &target, Some(&mut down))
+        .download_with(&route, &target, &options, Some(&mut down))
         .unwrap();
     let bytes = std::fs::read(&target).unwrap();
     assert_eq!(&bytes[4..8], b"ftyp", "not an mp4");
     down.assert_contract(bytes.len() as u64, bytes.len() as u64, "movie download");
+    assert_eq!(
+        events.phases(),
+        [
+            kitsu_phase::Connecting,
+            kitsu_phase::Waiting,
+            kitsu_phase::Transferring,
+            kitsu_phase::Done
+        ],
+        "{:?}",
+        events.seen
+    );
+    assert!(!events.foreign_thread);
+    let waiting: Vec<_> = events
+        .seen
+        .iter()
+        .filter(|e| e.phase == kitsu_phase::Waiting)
+        .collect();
+    assert!(
+        waiting.iter().all(|e| e.deadline_ms == 60_000
+            && e.message.contains("Retry-After 5 s")
+            && e.key == route),
+        "{waiting:?}"
+    );
+    // At least one heartbeat a second while Zou encodes.
+    assert!(waiting.len() >= 2, "{waiting:?}");
+    let done = events.seen.last().unwrap();
+    assert_eq!(
+        (done.bytes_done, done.total),
+        (bytes.len() as u64, bytes.len() as u64)
+    );
 }
 
 fn set_processing_timeout(client: &Client, seconds: u32) {

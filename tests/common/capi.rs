@@ -9,7 +9,7 @@ pub use kitsu::ffi::client::kitsu_client;
 use kitsu::ffi::client::*;
 pub use kitsu::ffi::kitsu_result;
 use kitsu::ffi::*;
-pub use kitsu::ffi::{kitsu_progress_event, kitsu_transfer_options};
+pub use kitsu::ffi::{kitsu_event_cb, kitsu_phase, kitsu_progress_event, kitsu_transfer_options};
 
 /// A failed call: the result code, the last error's HTTP status and message.
 #[derive(Debug, Clone)]
@@ -80,14 +80,27 @@ impl Progress {
         (self as *mut Progress).cast()
     }
 
-    /// Checks the whole contract on a finished successful transfer.
+    /// Checks the whole contract on a finished successful transfer. Before
+    /// the answer's headers (a 202 wait) heartbeats may come as `(0, 0)`:
+    /// the total is not known yet; then it is set once.
     pub fn assert_contract(&self, total: u64, done: u64, what: &str) {
         assert!(!self.calls.is_empty(), "{what}: no progress call");
+        let unknown = self.calls.iter().take_while(|&&c| c == (0, 0)).count();
+        let calls = if total > 0 {
+            &self.calls[unknown..]
+        } else {
+            &self.calls[..]
+        };
+        assert!(
+            !calls.is_empty(),
+            "{what}: only heartbeats {:?}",
+            self.calls
+        );
         assert_eq!(
-            self.calls[0],
+            calls[0],
             (0, total),
             "{what}: first call {:?}",
-            &self.calls[..self.calls.len().min(3)]
+            &calls[..calls.len().min(3)]
         );
         assert_eq!(
             *self.calls.last().unwrap(),
@@ -102,9 +115,7 @@ impl Progress {
             );
         }
         assert!(
-            self.calls
-                .iter()
-                .all(|&(d, t)| t == total && (t == 0 || d <= t)),
+            calls.iter().all(|&(d, t)| t == total && (t == 0 || d <= t)),
             "{what}: bounds {:?}",
             self.calls
         );
@@ -123,6 +134,82 @@ pub unsafe extern "C" fn record_progress(done: u64, total: u64, user_data: *mut 
 }
 
 pub const PROGRESS: kitsu_progress_cb = Some(record_progress);
+
+/// One recorded event: phase, message, deadline, bytes, total.
+#[derive(Debug, Clone)]
+pub struct SeenEvent {
+    pub phase: kitsu_phase,
+    pub message: String,
+    pub key: String,
+    pub deadline_ms: u64,
+    pub bytes_done: u64,
+    pub total: u64,
+}
+
+/// Records rich events and whether one came on another thread.
+#[derive(Default, Debug)]
+pub struct Events {
+    pub seen: Vec<SeenEvent>,
+    pub foreign_thread: bool,
+    pub caller: Option<std::thread::ThreadId>,
+}
+
+impl Events {
+    pub fn new() -> Events {
+        Events {
+            caller: Some(std::thread::current().id()),
+            ..Default::default()
+        }
+    }
+
+    /// Options that deliver events here (valid while `self` lives and does not move).
+    pub fn options(&mut self) -> kitsu_transfer_options {
+        kitsu_transfer_options {
+            struct_size: std::mem::size_of::<kitsu_transfer_options>(),
+            cancel: std::ptr::null(),
+            on_event: Some(record_event),
+            event_user_data: (self as *mut Events).cast(),
+        }
+    }
+
+    /// The phases in order, each change once.
+    pub fn phases(&self) -> Vec<kitsu_phase> {
+        let mut phases: Vec<kitsu_phase> = Vec::new();
+        for event in &self.seen {
+            if phases.last() != Some(&event.phase) {
+                phases.push(event.phase);
+            }
+        }
+        phases
+    }
+}
+
+unsafe extern "C" fn record_event(
+    event: *const kitsu_progress_event,
+    user_data: *mut c_void,
+) -> c_int {
+    let events = &mut *user_data.cast::<Events>();
+    let event = &*event;
+    if Some(std::thread::current().id()) != events.caller {
+        events.foreign_thread = true;
+    }
+    let text = |p: *const c_char| {
+        if p.is_null() {
+            String::new()
+        } else {
+            CStr::from_ptr(p).to_string_lossy().into_owned()
+        }
+    };
+    events.seen.push(SeenEvent {
+        phase: event.phase,
+        message: text(event.message),
+        key: text(event.key),
+        deadline_ms: event.deadline_ms,
+        bytes_done: event.bytes_done,
+        total: event.total,
+    });
+    0
+}
 
 /// An owned client handle.
 pub struct Client(pub *mut kitsu_client);
@@ -196,13 +283,24 @@ impl Client {
         target: &Path,
         progress: Option<&mut Progress>,
     ) -> ApiResult<()> {
+        self.download_with(path, target, NO_OPTIONS, progress)
+    }
+
+    /// A download with transfer options.
+    pub fn download_with(
+        &self,
+        path: &str,
+        target: &Path,
+        options: *const kitsu_transfer_options,
+        progress: Option<&mut Progress>,
+    ) -> ApiResult<()> {
         let (cb, ud) = callback(progress);
         check(unsafe {
             kitsu_client_download(
                 self.0,
                 c(path).as_ptr(),
                 cpath(target).as_ptr(),
-                NO_OPTIONS,
+                options,
                 cb,
                 ud,
             )
