@@ -457,18 +457,10 @@ typedef struct kitsu_transfer_options {
 /**
  * `typedef int (*kitsu_progress_cb)(uint64_t bytes_read, uint64_t total, void *user_data);`
  *
- * Called only on the thread that called libkitsu, and only before that call
- * returns. The first call is `(0, total)`; then at most about 10 calls a
- * second while bytes flow, and about one a second while they do not; on
- * success a last call with the final count (`(total, total)` when the total
- * is known). `total` is 0 when unknown (no Content-Length); for an upload it
- * is the sum of the file sizes. `bytes_read` never decreases and never
- * exceeds a known `total`. Return `KITSU_PROGRESS_CONTINUE` (0) to go on;
- * any other value aborts the transfer: the call returns
- * `KITSU_RESULT_ABORTED_BY_CALLBACK` and leaves nothing behind. Calling a
- * blocking libkitsu function from the callback returns
- * `KITSU_RESULT_REENTRANT_CALL`. The callback must not throw a C++
- * exception or `longjmp` out.
+ * The simple progress callback of every transfer: see "Progress" in the
+ * contract at the top. Return `KITSU_PROGRESS_CONTINUE` (0) to go on; any
+ * other value aborts the transfer (`KITSU_RESULT_ABORTED_BY_CALLBACK`),
+ * leaving nothing behind.
  */
 typedef int (*kitsu_progress_cb)(uint64_t bytes_read, uint64_t total, void *user_data);
 

@@ -596,3 +596,70 @@ fn download_target_checks_happen_before_any_request() {
         .unwrap_err();
     assert!(matches!(error, Error::FileNotFound { .. }), "{error:?}");
 }
+
+/// Events through the Rust API: a fast upload still reports every phase,
+/// and a download answered 202 shows the wait.
+#[test]
+fn events_report_every_phase_of_fast_and_waiting_transfers() {
+    use kitsu::{Event, Operation, Phase};
+    let server = FakeKitsu::start();
+    let client = logged_in(&server);
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_file(dir.path(), "small.bin", 50_000);
+    let mut seen: Vec<(Phase, Operation, u64, u64)> = Vec::new();
+    let mut on_event = |event: &Event<'_>| {
+        seen.push((event.phase, event.operation, event.bytes_done, event.total));
+        true
+    };
+    raw::upload(
+        &client,
+        "upload/echo",
+        std::slice::from_ref(&file),
+        &[],
+        TransferOptions {
+            on_event: Some(&mut on_event),
+            ..TransferOptions::default()
+        },
+    )
+    .unwrap();
+    let phases = |seen: &[(Phase, Operation, u64, u64)]| {
+        let mut phases: Vec<Phase> = seen.iter().map(|s| s.0).collect();
+        phases.dedup();
+        phases
+    };
+    assert_eq!(
+        phases(&seen),
+        [Phase::Connecting, Phase::Transferring, Phase::Done],
+        "{seen:?}"
+    );
+    assert!(seen
+        .iter()
+        .all(|s| s.1 == Operation::Upload && s.3 == 50_000));
+    assert_eq!(seen.last().unwrap().2, 50_000);
+
+    seen.clear();
+    let mut on_event = |event: &Event<'_>| {
+        seen.push((event.phase, event.operation, event.bytes_done, event.total));
+        true
+    };
+    raw::download(
+        &client,
+        "files/processing/rust-events/1",
+        &dir.path().join("waited.png"),
+        TransferOptions {
+            on_event: Some(&mut on_event),
+            ..TransferOptions::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        phases(&seen),
+        [
+            Phase::Connecting,
+            Phase::Waiting,
+            Phase::Transferring,
+            Phase::Done
+        ],
+        "{seen:?}"
+    );
+}

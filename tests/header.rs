@@ -64,3 +64,34 @@ fn version_macros_match_cargo_toml() {
     let version = unsafe { std::ffi::CStr::from_ptr(kitsu::ffi::kitsu_version()) };
     assert_eq!(version.to_str().unwrap(), env!("CARGO_PKG_VERSION"));
 }
+
+/// The result-code table (`kitsu_result::ALL` with its descriptions and
+/// statuses) covers exactly the header's enum, and the numbers agree.
+#[test]
+fn the_result_table_covers_the_header_enum() {
+    use kitsu::ffi::kitsu_result;
+    let header =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("include/kitsu.h"))
+            .unwrap();
+    let declared: Vec<u32> = header
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("KITSU_RESULT_"))
+        .filter_map(|rest| rest.split(" = ").nth(1))
+        .map(|value| value.trim_end_matches(',').parse().unwrap())
+        .collect();
+    let table: Vec<u32> = kitsu_result::ALL.iter().map(|&c| c as u32).collect();
+    assert_eq!(declared, table);
+    for &code in kitsu_result::ALL {
+        // SAFETY: kitsu_result_str returns a static NUL-terminated string.
+        let text = unsafe { std::ffi::CStr::from_ptr(kitsu::ffi::kitsu_result_str(code as u32)) };
+        assert_eq!(text, code.description());
+        if let Some(status) = code.info().http_status {
+            assert_eq!(kitsu_result::for_http_status(status), code);
+        }
+    }
+    assert_eq!(
+        kitsu_result::for_http_status(599),
+        kitsu_result::ServerError
+    );
+    assert_eq!(kitsu_result::for_http_status(418), kitsu_result::HttpStatus);
+}

@@ -274,7 +274,11 @@ impl<'a> Call<'a> {
         }
     }
 
-    fn on_tick(&mut self, stall_clock: bool) -> Result<()> {
+    /// Takes in what the meter counted since the last look: the phase
+    /// change to Transferring (always reported), and throttled updates.
+    /// Also called when a request ends between two ticks, so a fast
+    /// transfer still reports its phases.
+    pub(crate) fn observe_meter(&mut self) -> Result<()> {
         let moved = self.meter.bytes();
         if moved != self.seen {
             self.seen = moved;
@@ -289,6 +293,11 @@ impl<'a> Call<'a> {
                 self.emit()?;
             }
         }
+        Ok(())
+    }
+
+    fn on_tick(&mut self, stall_clock: bool) -> Result<()> {
+        self.observe_meter()?;
         if stall_clock && self.last_activity.elapsed() >= self.stall {
             return Err(Error::Stalled {
                 path: self.key.clone(),

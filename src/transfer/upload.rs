@@ -322,6 +322,7 @@ pub(crate) async fn send_multipart(
                 .body(layout.body(&meter)))
         }))
         .await??;
+    call.observe_meter()?;
     let response = call
         .drive(check_status(&Method::POST, path, response))
         .await??;

@@ -10,10 +10,13 @@ Moving a script from gazu's file functions is a change of import::
 
 The work is done by libkitsu.so (Rust): streaming at constant memory, atomic
 downloads, real upload progress, typed errors, token refresh, 202 waits.
+Every transfer also takes ``cancel=`` (a :class:`CancelToken`, cancelled from
+any thread) and ``event_callback=`` (rich :class:`ProgressEvent` objects:
+phase, route, file, bytes, total, a message while the server works).
 """
 
 from . import exception
-from ._native import ABI_VERSION, __version__
+from ._native import ABI_VERSION, CancelToken, Operation, Phase, ProgressEvent, __version__
 from .client import (
     DownloadResult,
     KitsuClient,
@@ -29,12 +32,18 @@ from .exception import (
     AuthFailedException,
     NotAuthenticatedException,
     ParameterException,
+    TransferCancelled,
 )
 from . import asset, files, person, playlist, project, shot, task  # noqa: E402
 
 __all__ = [
     "ABI_VERSION",
     "AuthFailedException",
+    "CancelToken",
+    "Operation",
+    "Phase",
+    "ProgressEvent",
+    "TransferCancelled",
     "DownloadResult",
     "KitsuClient",
     "NotAuthenticatedException",

@@ -10,21 +10,28 @@ calling thread only, where ctypes takes the GIL back for them.
 from __future__ import annotations
 
 import ctypes
+import dataclasses
+import enum
 import itertools
 import json
 import os
 import re
+import sys
 import threading
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, NamedTuple, Optional, Sequence, Union
 
 from . import exception as _exc
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 #: The C ABI this binding speaks (``KITSU_ABI_VERSION``).
-ABI_VERSION = 1
+ABI_VERSION = 2
 
 _HERE = Path(__file__).resolve().parent
+
+
+#: The library's file name on this platform.
+_LIBRARY_NAME = {"win32": "kitsu.dll", "darwin": "libkitsu.dylib"}.get(sys.platform, "libkitsu.so")
 
 
 def _find_library() -> Path:
@@ -34,11 +41,11 @@ def _find_library() -> Path:
         if not path.is_file():
             raise ImportError(f"libkitsu: LIBKITSU_LIBRARY={explicit} is not a file")
         return path
-    bundled = _HERE / "_lib" / "libkitsu.so"
+    bundled = _HERE / "_lib" / _LIBRARY_NAME
     if bundled.is_file():
         return bundled
     raise ImportError(
-        "libkitsu: no libkitsu.so in the package. Install with "
+        f"libkitsu: no {_LIBRARY_NAME} in the package. Install with "
         "`pip install ./bindings/python` (it builds the library with cargo), "
         "or point LIBKITSU_LIBRARY at a libkitsu.so you built (cargo build --release)."
     )
@@ -57,6 +64,41 @@ lib = ctypes.CDLL(str(_LIBRARY_PATH))
 # typedef int (*kitsu_progress_cb)(uint64_t bytes_read, uint64_t total, void *user_data);
 PROGRESS_CB = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_uint64, ctypes.c_uint64, ctypes.c_void_p)
 
+
+class ProgressEventC(ctypes.Structure):
+    """``kitsu_progress_event``, field for field."""
+
+    _fields_ = [
+        ("struct_size", ctypes.c_size_t),
+        ("operation", ctypes.c_uint32),
+        ("phase", ctypes.c_uint32),
+        ("key", ctypes.c_char_p),
+        ("file", ctypes.c_char_p),
+        ("message", ctypes.c_char_p),
+        ("bytes_done", ctypes.c_uint64),
+        ("total", ctypes.c_uint64),
+        ("elapsed_ms", ctypes.c_uint64),
+        ("deadline_ms", ctypes.c_uint64),
+        ("attempt", ctypes.c_uint32),
+        ("item_index", ctypes.c_uint32),
+        ("item_count", ctypes.c_uint32),
+    ]
+
+
+# typedef int (*kitsu_event_cb)(const kitsu_progress_event *event, void *user_data);
+EVENT_CB = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ProgressEventC), ctypes.c_void_p)
+
+
+class TransferOptionsC(ctypes.Structure):
+    """``kitsu_transfer_options``, field for field."""
+
+    _fields_ = [
+        ("struct_size", ctypes.c_size_t),
+        ("cancel", ctypes.c_void_p),
+        ("on_event", EVENT_CB),
+        ("event_user_data", ctypes.c_void_p),
+    ]
+
 _C_TYPES = {
     "kitsu_result": ctypes.c_uint32,
     "void": None,
@@ -73,18 +115,19 @@ _C_TYPES = {
     "int": ctypes.c_int,
     "void *": ctypes.c_void_p,
     "kitsu_progress_cb": PROGRESS_CB,
+    "const kitsu_transfer_options *": ctypes.POINTER(TransferOptionsC),
 }
 
 
 def _c_type(text: str):
     """The ctypes type of a C type as cbindgen writes it (``const char *const *``)."""
     normal = ""
-    for token in re.findall(r"\w+|\*", text):
+    for token in re.findall(r"\w+|\*", text.replace("struct ", "")):
         if token == "*":
             normal += "*" if normal.endswith("*") else " *"
         else:
             normal += (" " if normal and not normal.endswith("*") else "") + token
-    if "kitsu_client" in normal:
+    if "kitsu_client" in normal or "kitsu_cancel_token" in normal:
         return ctypes.POINTER(ctypes.c_void_p) if normal.endswith("**") else ctypes.c_void_p
     try:
         return _C_TYPES[normal]
@@ -126,16 +169,44 @@ def _check_versions() -> None:
         )
 
 
+def _header_enum(header: str, prefix: str) -> dict:
+    """``{NAME: value}`` of the enum variants ``PREFIX_NAME = value`` in the header."""
+    return {name: int(value) for name, value in re.findall(rf"\b{prefix}(\w+) = (\d+)", header)}
+
+
 _check_versions()
 _header_path = _find_header()
 if not _header_path.is_file():
     raise ImportError(f"libkitsu: no kitsu.h at {_header_path}; reinstall with `pip install ./bindings/python`")
-DECLARED = _declare_from_header(_header_path.read_text())
+_HEADER = _header_path.read_text()
+DECLARED = _declare_from_header(_HEADER)
 
-# Result codes (kitsu_result), as in kitsu.h.
-OK = 0
-NULL_PARAMETER = 1000
-ABORTED_BY_CALLBACK = 5000
+#: Result codes (``kitsu_result``) by name, read from the header: the one table.
+RESULTS: dict = _header_enum(_HEADER, "KITSU_RESULT_")
+_RESULT_NAMES = {value: name for name, value in RESULTS.items()}
+OK = RESULTS["OK"]
+
+
+class Phase(enum.IntEnum):
+    """Where a call is (``kitsu_phase``); values checked against the header at import."""
+
+    CONNECTING = 1
+    WAITING = 2
+    TRANSFERRING = 3
+    RETRYING = 4
+    DONE = 5
+
+
+class Operation(enum.IntEnum):
+    """What a call moves (``kitsu_operation``)."""
+
+    DOWNLOAD = 1
+    UPLOAD = 2
+
+
+for _enum, _prefix in ((Phase, "KITSU_PHASE_"), (Operation, "KITSU_OPERATION_")):
+    if {m.name: m.value for m in _enum} != _header_enum(_HEADER, _prefix):
+        raise ImportError(f"libkitsu: {_enum.__name__} differs from the {_prefix}* enum of {_header_path}")
 
 
 def last_error() -> tuple[int, int, str]:
@@ -152,7 +223,9 @@ def raise_for(code: int) -> None:
     if code == OK:
         return
     last_code, status, message = last_error()
-    raise _exc.from_result(code, status if last_code == code else 0, message if last_code == code else "")
+    raise _exc.from_result(
+        _RESULT_NAMES.get(code, ""), code, status if last_code == code else 0, message if last_code == code else ""
+    )
 
 
 def take_string(pointer: ctypes.c_void_p) -> str:
@@ -166,57 +239,190 @@ def take_string(pointer: ctypes.c_void_p) -> str:
 
 
 # ---------------------------------------------------------------------------
-# Progress callbacks.
+# The call context: cancel token, events, callbacks.
+
+
+class CancelToken:
+    """A Cancel button for transfers: pass it as ``cancel=`` to any number of
+    calls (on any threads) and call :meth:`cancel` from any thread. Every
+    call using it then raises :class:`~libkitsu.exception.TransferCancelled`
+    within 200 ms, whatever it is doing, and leaves nothing behind. A call
+    given a token already cancelled fails at once. It stays cancelled."""
+
+    def __init__(self) -> None:
+        handle = ctypes.c_void_p()
+        raise_for(lib.kitsu_cancel_token_new(ctypes.byref(handle)))
+        self._handle: Optional[ctypes.c_void_p] = handle
+
+    def cancel(self) -> None:
+        """Cancels every call using this token. Any thread, any time."""
+        raise_for(lib.kitsu_cancel_token_cancel(self.handle))
+
+    @property
+    def cancelled(self) -> bool:
+        return bool(lib.kitsu_cancel_token_is_cancelled(self.handle))
+
+    @property
+    def handle(self) -> ctypes.c_void_p:
+        if self._handle is None:
+            raise ValueError("this CancelToken was closed")
+        return self._handle
+
+    def close(self) -> None:
+        handle, self._handle = self._handle, None
+        if handle is not None:
+            lib.kitsu_cancel_token_free(handle)
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - interpreter shutdown
+            pass
+
+    def __repr__(self) -> str:
+        state = "closed" if self._handle is None else ("cancelled" if self.cancelled else "active")
+        return f"<CancelToken {state}>"
+
+
+@dataclasses.dataclass(frozen=True)
+class ProgressEvent:
+    """One rich progress event (``kitsu_progress_event``), as litestar-storages'
+    ProgressInfo: what the call does, where it is, how far."""
+
+    operation: Operation
+    phase: Phase
+    #: The route of the request in flight.
+    key: str
+    #: The local file written or read, if any.
+    file: Optional[str]
+    bytes_done: int
+    #: 0 while unknown.
+    total: int
+    attempt: int
+    #: Seconds spent in this phase.
+    elapsed: float
+    #: The phase's time limit in seconds (waits), else None.
+    deadline: Optional[float]
+    item_index: int
+    item_count: int
+    #: A short human text, e.g. "the server is processing the file (202, Retry-After 5 s): 12 s of 60 s".
+    message: str
+
+    @property
+    def percentage(self) -> Optional[float]:
+        """bytes_done / total in percent, or None while the total is unknown."""
+        return None if self.total == 0 else 100.0 * self.bytes_done / self.total
+
+
+ProgressCallback = Optional[Callable[[int, int], Any]]
+EventCallback = Optional[Callable[[ProgressEvent], Any]]
+
+
+class Transfer(NamedTuple):
+    """What a public function hands down to the native call: its callbacks and token."""
+
+    progress_callback: ProgressCallback = None
+    cancel: Optional[CancelToken] = None
+    event_callback: EventCallback = None
 
 
 class _CallbackState:
-    __slots__ = ("function", "error")
+    __slots__ = ("progress", "event", "error")
 
-    def __init__(self, function: Callable[[int, int], Any]):
-        self.function = function
+    def __init__(self, progress: ProgressCallback, event: EventCallback):
+        self.progress = progress
+        self.event = event
         self.error: Optional[BaseException] = None
 
 
-_states: dict[int, _CallbackState] = {}
+_states: dict = {}
 _keys = itertools.count(1)
 _states_lock = threading.Lock()
 
 
-@PROGRESS_CB
-def _trampoline(done: int, total: int, user_data: Optional[int]) -> int:
+def _keep_going(state: Optional[_CallbackState], call: Callable[[], Any]) -> int:
     # Never lets an exception out: ctypes would print it and hand C garbage.
-    state = None
     try:
-        state = _states[user_data or 0]
-        keep_going = state.function(done, total)
         # gazu's callbacks return nothing: None means go on; False aborts.
-        return 1 if keep_going is False else 0
+        return 1 if call() is False else 0
     except BaseException as error:  # noqa: BLE001 - re-raised in the caller
         if state is not None and state.error is None:
             state.error = error
         return 1
 
 
+@PROGRESS_CB
+def _trampoline(done: int, total: int, user_data: Optional[int]) -> int:
+    state = _states.get(user_data or 0)
+    if state is None or state.progress is None:
+        return 0
+    return _keep_going(state, lambda: state.progress(done, total))
+
+
+def _text(value: Optional[bytes]) -> str:
+    return value.decode("utf-8", "replace") if value else ""
+
+
+@EVENT_CB
+def _event_trampoline(event_pointer: Any, user_data: Optional[int]) -> int:
+    state = _states.get(user_data or 0)
+    if state is None or state.event is None:
+        return 0
+
+    def deliver() -> Any:
+        c = event_pointer.contents
+        event = ProgressEvent(
+            operation=Operation(c.operation),
+            phase=Phase(c.phase) if c.phase in Phase._value2member_map_ else c.phase,
+            key=_text(c.key),
+            file=_text(c.file) or None,
+            bytes_done=c.bytes_done,
+            total=c.total,
+            attempt=c.attempt,
+            elapsed=c.elapsed_ms / 1000.0,
+            deadline=c.deadline_ms / 1000.0 if c.deadline_ms else None,
+            item_index=c.item_index,
+            item_count=c.item_count,
+            message=_text(c.message),
+        )
+        return state.event(event)
+
+    return _keep_going(state, deliver)
+
+
 def call_with_progress(
     name: str,
     args: Sequence[Any],
-    progress_callback: Optional[Callable[[int, int], Any]],
+    transfer: Union[Transfer, ProgressCallback],
     out_json: bool = False,
     trailing: Sequence[Any] = (),
 ) -> Any:
-    """Calls ``name(*args, progress, user_data, *trailing[, &out_json])``;
-    returns the JSON answer (or None). An exception raised by the callback
+    """Calls ``name(*args, transfer_options, progress, user_data, *trailing[, &out_json])``;
+    returns the JSON answer (or None). An exception raised by a callback
     aborted the transfer and is re-raised here, as itself."""
+    if not isinstance(transfer, Transfer):
+        transfer = Transfer(transfer)
+    if transfer.cancel is not None and not isinstance(transfer.cancel, CancelToken):
+        raise TypeError("cancel must be a libkitsu.CancelToken")
     function = getattr(lib, name)
     out = ctypes.c_void_p()
-    extra: list[Any] = []
     key = 0
     state = None
-    if progress_callback is not None:
-        state = _CallbackState(progress_callback)
+    if transfer.progress_callback is not None or transfer.event_callback is not None:
+        state = _CallbackState(transfer.progress_callback, transfer.event_callback)
         with _states_lock:
             key = next(_keys)
             _states[key] = state
+    options = None
+    if transfer.cancel is not None or transfer.event_callback is not None:
+        options = TransferOptionsC(
+            ctypes.sizeof(TransferOptionsC),
+            transfer.cancel.handle if transfer.cancel is not None else None,
+            _event_trampoline if transfer.event_callback is not None else EVENT_CB(),
+            key or None,
+        )
+    extra: list = [ctypes.byref(options) if options is not None else None]
+    if transfer.progress_callback is not None:
         extra += [_trampoline, ctypes.c_void_p(key)]
     else:
         extra += [PROGRESS_CB(), None]

@@ -9,7 +9,7 @@ import re
 from typing import Any, Callable, NamedTuple, Optional, Union
 
 from . import _native
-from ._native import c_str, lib, raise_for
+from ._native import CancelToken, EventCallback, Transfer, c_str, lib, raise_for
 from .exception import HostException, NotAuthenticatedException, ParameterException
 
 _UUID = re.compile(r"[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}")
@@ -190,10 +190,10 @@ class KitsuClient:
     def delete(self, path: str) -> Any:
         return _native.call_json("kitsu_client_delete", self.handle, c_str(path))
 
-    def download(self, path: str, file_path: PathLike, progress_callback: Optional[Callable[[int, int], Any]] = None) -> DownloadResult:
+    def download(self, path: str, file_path: PathLike, progress_callback: Optional[Callable[[int, int], Any]] = None, cancel: Optional[CancelToken] = None, event_callback: EventCallback = None) -> DownloadResult:
         """gazu's ``raw.download``: any route to a file, atomically, waiting out 202s."""
         target = os.fspath(file_path)
-        _native.call_with_progress("kitsu_client_download", [self.handle, c_str(path), c_str(target)], progress_callback)
+        _native.call_with_progress("kitsu_client_download", [self.handle, c_str(path), c_str(target)], Transfer(progress_callback, cancel, event_callback))
         return DownloadResult(target, os.path.getsize(target))
 
     def upload(
@@ -203,6 +203,8 @@ class KitsuClient:
         data: Optional[dict] = None,
         extra_files: Optional[list] = None,
         progress_callback: Optional[Callable[[int, int], Any]] = None,
+        cancel: Optional[CancelToken] = None,
+        event_callback: EventCallback = None,
     ) -> Any:
         """gazu's ``raw.upload``: the file as part ``file`` (extra files as
         ``file-1``...), after the form fields of ``data``; returns the JSON answer."""
@@ -211,22 +213,22 @@ class KitsuClient:
         paths, count = _native.c_paths([os.fspath(file_path), *[os.fspath(f) for f in extra_files or []]])
         form = None if not data else json.dumps(data, default=str).encode()
         return _native.call_with_progress(
-            "kitsu_client_upload", [self.handle, c_str(path), paths, count, form], progress_callback, out_json=True
+            "kitsu_client_upload", [self.handle, c_str(path), paths, count, form], Transfer(progress_callback, cancel, event_callback), out_json=True
         )
 
-    def get_file_data_from_url(self, path: str, progress_callback: Optional[Callable[[int, int], Any]] = None) -> bytes:
+    def get_file_data_from_url(self, path: str, progress_callback: Optional[Callable[[int, int], Any]] = None, cancel: Optional[CancelToken] = None, event_callback: EventCallback = None) -> bytes:
         """gazu's get_file_data_from_url: a route's body in memory."""
-        return get_bytes(self, path, progress_callback)
+        return get_bytes(self, path, progress_callback, cancel, event_callback)
 
 
-def get_bytes(client: KitsuClient, path: str, progress_callback: Optional[Callable[[int, int], Any]] = None) -> bytes:
+def get_bytes(client: KitsuClient, path: str, progress_callback: Optional[Callable[[int, int], Any]] = None, cancel: Optional[CancelToken] = None, event_callback: EventCallback = None) -> bytes:
     """A route's body in memory, with the download engine's checks and 202 wait."""
     data = ctypes.c_void_p()
     length = ctypes.c_size_t()
     _native.call_with_progress(
         "kitsu_client_get_bytes",
         [client.handle, c_str(path)],
-        progress_callback,
+        Transfer(progress_callback, cancel, event_callback),
         trailing=[ctypes.byref(data), ctypes.byref(length)],
     )
     try:

@@ -79,7 +79,11 @@ class DownloadFileException(GazuException):
 
 
 class TransferAbortedException(GazuException):
-    """The progress callback returned False; nothing was left behind."""
+    """A callback returned False; nothing was left behind."""
+
+
+class TransferCancelled(GazuException):
+    """The call's :class:`~libkitsu.CancelToken` was cancelled; nothing was left behind."""
 
 
 class FileDoesntExistException(GazuException, FileNotFoundError):
@@ -94,41 +98,46 @@ class LibraryException(GazuException):
     """Misuse of the library or an internal error (the message says which)."""
 
 
-_BY_CODE = {
-    1000: ParameterException,  # NULL parameter: a None where a value is needed
-    1001: ParameterException,
-    1003: ParameterException,
-    1004: LibraryException,  # re-entrant call from a callback
-    2000: DownloadFileException,
-    2001: DownloadFileException,
-    2002: DownloadFileException,
-    2003: DownloadFileException,
-    2004: DownloadFileException,
-    3400: ParameterException,
-    3401: NotAuthenticatedException,
-    3403: NotAllowedException,
-    3404: RouteNotFoundException,
-    3405: MethodNotAllowedException,
-    3413: TooBigFileException,
-    3422: ValidationException,
-    3429: TooManyRequestsException,
-    3500: ServerErrorException,
-    3502: ServerErrorException,
-    3503: ServiceUnavailableException,
-    3504: ServerErrorException,
-    3600: AuthFailedException,
-    3601: PreviewFileProcessingException,
-    3602: UploadFailedException,
-    3603: ServerErrorException,
-    4000: LocalIOException,
-    4001: FileDoesntExistException,
-    5000: TransferAbortedException,
+#: Exceptions by result-code name (``KITSU_RESULT_<NAME>`` in kitsu.h, whose
+#: numbers the binding reads from the header); a name not here gives the
+#: base class, or ServerErrorException for an HTTP 5xx.
+_BY_NAME = {
+    "NULL_PARAMETER": ParameterException,  # a None where a value is needed
+    "INVALID_PARAMETER": ParameterException,
+    "INVALID_UTF8": ParameterException,
+    "REENTRANT_CALL": LibraryException,
+    "NETWORK": DownloadFileException,
+    "CONNECT_TIMEOUT": DownloadFileException,
+    "STALLED": DownloadFileException,
+    "TLS": DownloadFileException,
+    "INCOMPLETE_BODY": DownloadFileException,
+    "BAD_REQUEST": ParameterException,
+    "UNAUTHORIZED": NotAuthenticatedException,
+    "FORBIDDEN": NotAllowedException,
+    "NOT_FOUND": RouteNotFoundException,
+    "METHOD_NOT_ALLOWED": MethodNotAllowedException,
+    "PAYLOAD_TOO_LARGE": TooBigFileException,
+    "UNPROCESSABLE": ValidationException,
+    "TOO_MANY_REQUESTS": TooManyRequestsException,
+    "SERVER_ERROR": ServerErrorException,
+    "BAD_GATEWAY": ServerErrorException,
+    "SERVICE_UNAVAILABLE": ServiceUnavailableException,
+    "GATEWAY_TIMEOUT": ServerErrorException,
+    "AUTH_FAILED": AuthFailedException,
+    "PROCESSING_TIMEOUT": PreviewFileProcessingException,
+    "UPLOAD_FAILED": UploadFailedException,
+    "INVALID_RESPONSE": ServerErrorException,
+    "IO": LocalIOException,
+    "FILE_NOT_FOUND": FileDoesntExistException,
+    "ABORTED_BY_CALLBACK": TransferAbortedException,
+    "CANCELLED": TransferCancelled,
+    "PANIC": LibraryException,
 }
 
 
-def from_result(code: int, http_status: int, message: str) -> GazuException:
-    """The exception for a libkitsu result code."""
-    cls = _BY_CODE.get(code, GazuException)
-    if cls is GazuException and 3000 <= code < 4000:
-        cls = ServerErrorException if http_status >= 500 else GazuException
-    return cls(message or f"libkitsu error {code}", http_status, code)
+def from_result(name: str, code: int, http_status: int, message: str) -> GazuException:
+    """The exception for a libkitsu result code (its header name and number)."""
+    cls = _BY_NAME.get(name, GazuException)
+    if cls is GazuException and http_status >= 500:
+        cls = ServerErrorException
+    return cls(message or f"libkitsu error {code} ({name or 'unknown'})", http_status, code)

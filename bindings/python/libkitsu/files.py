@@ -6,7 +6,9 @@ and write atomically: nothing partial and no error answer ever lands at the
 target, and a file already there survives any failure. ``progress_callback``
 is called as gazu calls it, ``(bytes_read, total)``, on the calling thread;
 ``total`` is 0 when the server sends no size. Returning False aborts; an
-exception raised inside it aborts and is re-raised here, as itself.
+exception raised inside it aborts and is re-raised here, as itself. Every
+function also takes ``cancel=`` (a :class:`~libkitsu.CancelToken`) and
+``event_callback=`` (called with a :class:`~libkitsu.ProgressEvent`).
 """
 
 from __future__ import annotations
@@ -15,125 +17,123 @@ import os
 from typing import Any, Callable, Optional
 
 from . import _native
-from ._native import c_str, options
+from ._native import CancelToken, EventCallback, Transfer, c_str, options
 from .client import DownloadResult, KitsuClient, Model, PathLike, get_bytes, model_id, resolve
 
 Progress = Optional[Callable[[int, int], Any]]
 
 
-def _download(function: str, args: list, file_path: Any, client: KitsuClient, progress_callback: Progress) -> DownloadResult:
+def _download(function: str, args: list, file_path: Any, client: KitsuClient, transfer: Transfer) -> DownloadResult:
     path = os.fspath(file_path)
-    _native.call_with_progress(function, [client.handle, *args, c_str(path)], progress_callback)
+    _native.call_with_progress(function, [client.handle, *args, c_str(path)], transfer)
     return DownloadResult(path, os.path.getsize(path))
 
 
-def _upload(function: str, args: list, file_path: Any, client: KitsuClient, progress_callback: Progress) -> Any:
-    return _native.call_with_progress(
-        function, [client.handle, *args, c_str(os.fspath(file_path))], progress_callback, out_json=True
-    )
+def _upload(function: str, args: list, file_path: Any, client: KitsuClient, transfer: Transfer) -> Any:
+    return _native.call_with_progress(function, [client.handle, *args, c_str(os.fspath(file_path))], transfer, out_json=True)
 
 
-def upload_working_file(working_file: Model, file_path: PathLike, client: Optional[KitsuClient] = None, progress_callback: Progress = None) -> dict:
+def upload_working_file(working_file: Model, file_path: PathLike, client: Optional[KitsuClient] = None, progress_callback: Progress = None, cancel: Optional[CancelToken] = None, event_callback: EventCallback = None) -> dict:
     """Uploads the file of a working file; returns the working file."""
-    return _upload("kitsu_files_upload_working_file", [c_str(model_id(working_file, "working_file"))], file_path, resolve(client), progress_callback)
+    return _upload("kitsu_files_upload_working_file", [c_str(model_id(working_file, "working_file"))], file_path, resolve(client), Transfer(progress_callback, cancel, event_callback))
 
 
-def upload_person_avatar(person: Model, file_path: PathLike, client: Optional[KitsuClient] = None, progress_callback: Progress = None) -> dict:
+def upload_person_avatar(person: Model, file_path: PathLike, client: Optional[KitsuClient] = None, progress_callback: Progress = None, cancel: Optional[CancelToken] = None, event_callback: EventCallback = None) -> dict:
     """Uploads a person's avatar; returns ``{"thumbnail_path": ...}``."""
-    return _upload("kitsu_files_upload_person_avatar", [c_str(model_id(person, "person"))], file_path, resolve(client), progress_callback)
+    return _upload("kitsu_files_upload_person_avatar", [c_str(model_id(person, "person"))], file_path, resolve(client), Transfer(progress_callback, cancel, event_callback))
 
 
-def upload_project_avatar(project: Model, file_path: PathLike, client: Optional[KitsuClient] = None, progress_callback: Progress = None) -> dict:
+def upload_project_avatar(project: Model, file_path: PathLike, client: Optional[KitsuClient] = None, progress_callback: Progress = None, cancel: Optional[CancelToken] = None, event_callback: EventCallback = None) -> dict:
     """Uploads a project's avatar; returns ``{"thumbnail_path": ...}``."""
-    return _upload("kitsu_files_upload_project_avatar", [c_str(model_id(project, "project"))], file_path, resolve(client), progress_callback)
+    return _upload("kitsu_files_upload_project_avatar", [c_str(model_id(project, "project"))], file_path, resolve(client), Transfer(progress_callback, cancel, event_callback))
 
 
-def upload_organisation_avatar(organisation: Model, file_path: PathLike, client: Optional[KitsuClient] = None, progress_callback: Progress = None) -> dict:
+def upload_organisation_avatar(organisation: Model, file_path: PathLike, client: Optional[KitsuClient] = None, progress_callback: Progress = None, cancel: Optional[CancelToken] = None, event_callback: EventCallback = None) -> dict:
     """Uploads the organisation's avatar; returns ``{"thumbnail_path": ...}``."""
-    return _upload("kitsu_files_upload_organisation_avatar", [c_str(model_id(organisation, "organisation"))], file_path, resolve(client), progress_callback)
+    return _upload("kitsu_files_upload_organisation_avatar", [c_str(model_id(organisation, "organisation"))], file_path, resolve(client), Transfer(progress_callback, cancel, event_callback))
 
 
-def download_working_file(working_file: Model, file_path: Optional[PathLike] = None, client: Optional[KitsuClient] = None, progress_callback: Progress = None) -> DownloadResult:
+def download_working_file(working_file: Model, file_path: Optional[PathLike] = None, client: Optional[KitsuClient] = None, progress_callback: Progress = None, cancel: Optional[CancelToken] = None, event_callback: EventCallback = None) -> DownloadResult:
     """Downloads a working file. Unlike gazu, ``file_path`` is required: the
     server-given path of the record never decides where a file lands."""
     if file_path is None:
         raise ValueError("file_path is required (libkitsu never writes to a server-given path)")
-    return _download("kitsu_files_download_working_file", [c_str(model_id(working_file, "working_file"))], file_path, resolve(client), progress_callback)
+    return _download("kitsu_files_download_working_file", [c_str(model_id(working_file, "working_file"))], file_path, resolve(client), Transfer(progress_callback, cancel, event_callback))
 
 
-def download_preview_file(preview_file: Model, file_path: PathLike, client: Optional[KitsuClient] = None, progress_callback: Progress = None) -> DownloadResult:
+def download_preview_file(preview_file: Model, file_path: PathLike, client: Optional[KitsuClient] = None, progress_callback: Progress = None, cancel: Optional[CancelToken] = None, event_callback: EventCallback = None) -> DownloadResult:
     """Downloads a preview's original (movie or picture)."""
-    return _download("kitsu_files_download_preview_file", [c_str(model_id(preview_file, "preview_file"))], file_path, resolve(client), progress_callback)
+    return _download("kitsu_files_download_preview_file", [c_str(model_id(preview_file, "preview_file"))], file_path, resolve(client), Transfer(progress_callback, cancel, event_callback))
 
 
-def download_preview_file_thumbnail(preview_file: Model, file_path: PathLike, client: Optional[KitsuClient] = None, progress_callback: Progress = None) -> DownloadResult:
+def download_preview_file_thumbnail(preview_file: Model, file_path: PathLike, client: Optional[KitsuClient] = None, progress_callback: Progress = None, cancel: Optional[CancelToken] = None, event_callback: EventCallback = None) -> DownloadResult:
     """Downloads a preview's thumbnail (PNG)."""
-    return _download("kitsu_files_download_preview_file_thumbnail", [c_str(model_id(preview_file, "preview_file"))], file_path, resolve(client), progress_callback)
+    return _download("kitsu_files_download_preview_file_thumbnail", [c_str(model_id(preview_file, "preview_file"))], file_path, resolve(client), Transfer(progress_callback, cancel, event_callback))
 
 
-def download_preview_file_cover(preview_file: Model, file_path: PathLike, client: Optional[KitsuClient] = None, progress_callback: Progress = None) -> DownloadResult:
+def download_preview_file_cover(preview_file: Model, file_path: PathLike, client: Optional[KitsuClient] = None, progress_callback: Progress = None, cancel: Optional[CancelToken] = None, event_callback: EventCallback = None) -> DownloadResult:
     """Downloads a preview's full-size picture (for a movie, a frame)."""
-    return _download("kitsu_files_download_preview_file_cover", [c_str(model_id(preview_file, "preview_file"))], file_path, resolve(client), progress_callback)
+    return _download("kitsu_files_download_preview_file_cover", [c_str(model_id(preview_file, "preview_file"))], file_path, resolve(client), Transfer(progress_callback, cancel, event_callback))
 
 
-def download_preview_movie(preview_file: Model, file_path: PathLike, client: Optional[KitsuClient] = None, progress_callback: Progress = None) -> DownloadResult:
+def download_preview_movie(preview_file: Model, file_path: PathLike, client: Optional[KitsuClient] = None, progress_callback: Progress = None, cancel: Optional[CancelToken] = None, event_callback: EventCallback = None) -> DownloadResult:
     """Downloads a movie preview (mp4)."""
-    return _download("kitsu_files_download_preview_movie", [c_str(model_id(preview_file, "preview_file"))], file_path, resolve(client), progress_callback)
+    return _download("kitsu_files_download_preview_movie", [c_str(model_id(preview_file, "preview_file"))], file_path, resolve(client), Transfer(progress_callback, cancel, event_callback))
 
 
-def download_preview_lowdef_movie(preview_file: Model, file_path: PathLike, client: Optional[KitsuClient] = None, progress_callback: Progress = None) -> DownloadResult:
+def download_preview_lowdef_movie(preview_file: Model, file_path: PathLike, client: Optional[KitsuClient] = None, progress_callback: Progress = None, cancel: Optional[CancelToken] = None, event_callback: EventCallback = None) -> DownloadResult:
     """Downloads the low-definition version of a movie preview."""
-    return _download("kitsu_files_download_preview_lowdef_movie", [c_str(model_id(preview_file, "preview_file"))], file_path, resolve(client), progress_callback)
+    return _download("kitsu_files_download_preview_lowdef_movie", [c_str(model_id(preview_file, "preview_file"))], file_path, resolve(client), Transfer(progress_callback, cancel, event_callback))
 
 
-def download_attachment_file(attachment_file: Model, file_path: PathLike, client: Optional[KitsuClient] = None, progress_callback: Progress = None) -> DownloadResult:
+def download_attachment_file(attachment_file: Model, file_path: PathLike, client: Optional[KitsuClient] = None, progress_callback: Progress = None, cancel: Optional[CancelToken] = None, event_callback: EventCallback = None) -> DownloadResult:
     """Downloads a comment attachment."""
-    return _download("kitsu_files_download_attachment_file", [c_str(model_id(attachment_file, "attachment_file"))], file_path, resolve(client), progress_callback)
+    return _download("kitsu_files_download_attachment_file", [c_str(model_id(attachment_file, "attachment_file"))], file_path, resolve(client), Transfer(progress_callback, cancel, event_callback))
 
 
-def download_attachment_thumbnail(attachment_file: Model, file_path: PathLike, client: Optional[KitsuClient] = None, progress_callback: Progress = None) -> DownloadResult:
+def download_attachment_thumbnail(attachment_file: Model, file_path: PathLike, client: Optional[KitsuClient] = None, progress_callback: Progress = None, cancel: Optional[CancelToken] = None, event_callback: EventCallback = None) -> DownloadResult:
     """Downloads an attachment's thumbnail (Zou has them for chat pictures only)."""
-    return _download("kitsu_files_download_attachment_thumbnail", [c_str(model_id(attachment_file, "attachment_file"))], file_path, resolve(client), progress_callback)
+    return _download("kitsu_files_download_attachment_thumbnail", [c_str(model_id(attachment_file, "attachment_file"))], file_path, resolve(client), Transfer(progress_callback, cancel, event_callback))
 
 
-def download_person_avatar(person: Model, file_path: PathLike, client: Optional[KitsuClient] = None, progress_callback: Progress = None) -> DownloadResult:
+def download_person_avatar(person: Model, file_path: PathLike, client: Optional[KitsuClient] = None, progress_callback: Progress = None, cancel: Optional[CancelToken] = None, event_callback: EventCallback = None) -> DownloadResult:
     """gazu's ``files.download_person_avatar``: see ``kitsu_files_download_person_avatar`` in kitsu.h for the route and details."""
-    return _download("kitsu_files_download_person_avatar", [c_str(model_id(person, "person"))], file_path, resolve(client), progress_callback)
+    return _download("kitsu_files_download_person_avatar", [c_str(model_id(person, "person"))], file_path, resolve(client), Transfer(progress_callback, cancel, event_callback))
 
 
-def download_project_avatar(project: Model, file_path: PathLike, client: Optional[KitsuClient] = None, progress_callback: Progress = None) -> DownloadResult:
+def download_project_avatar(project: Model, file_path: PathLike, client: Optional[KitsuClient] = None, progress_callback: Progress = None, cancel: Optional[CancelToken] = None, event_callback: EventCallback = None) -> DownloadResult:
     """gazu's ``files.download_project_avatar``: see ``kitsu_files_download_project_avatar`` in kitsu.h for the route and details."""
-    return _download("kitsu_files_download_project_avatar", [c_str(model_id(project, "project"))], file_path, resolve(client), progress_callback)
+    return _download("kitsu_files_download_project_avatar", [c_str(model_id(project, "project"))], file_path, resolve(client), Transfer(progress_callback, cancel, event_callback))
 
 
-def download_organisation_avatar(organisation: Model, file_path: PathLike, client: Optional[KitsuClient] = None, progress_callback: Progress = None) -> DownloadResult:
+def download_organisation_avatar(organisation: Model, file_path: PathLike, client: Optional[KitsuClient] = None, progress_callback: Progress = None, cancel: Optional[CancelToken] = None, event_callback: EventCallback = None) -> DownloadResult:
     """gazu's ``files.download_organisation_avatar``: see ``kitsu_files_download_organisation_avatar`` in kitsu.h for the route and details."""
-    return _download("kitsu_files_download_organisation_avatar", [c_str(model_id(organisation, "organisation"))], file_path, resolve(client), progress_callback)
+    return _download("kitsu_files_download_organisation_avatar", [c_str(model_id(organisation, "organisation"))], file_path, resolve(client), Transfer(progress_callback, cancel, event_callback))
 
 
-def extract_frame_from_preview(preview_file: Model, frame_number: int, file_path: Optional[PathLike] = None, client: Optional[KitsuClient] = None, progress_callback: Progress = None):
+def extract_frame_from_preview(preview_file: Model, frame_number: int, file_path: Optional[PathLike] = None, client: Optional[KitsuClient] = None, progress_callback: Progress = None, cancel: Optional[CancelToken] = None, event_callback: EventCallback = None):
     """A frame of a movie preview as PNG: written to ``file_path``
     (returns a DownloadResult), or returned as bytes when it is None (as gazu)."""
     client = resolve(client)
     preview_id = model_id(preview_file, "preview_file")
     if file_path is None:
-        return get_bytes(client, f"actions/preview-files/{preview_id}/extract-frame?frame_number={int(frame_number)}", progress_callback)
+        return get_bytes(client, f"actions/preview-files/{preview_id}/extract-frame?frame_number={int(frame_number)}", progress_callback, cancel, event_callback)
     path = os.fspath(file_path)
     _native.call_with_progress(
         "kitsu_files_extract_frame_from_preview",
         [client.handle, c_str(preview_id), int(frame_number), c_str(path)],
-        progress_callback,
+        Transfer(progress_callback, cancel, event_callback),
     )
     return DownloadResult(path, os.path.getsize(path))
 
 
-def extract_tile_from_preview(preview_file: Model, file_path: Optional[PathLike] = None, client: Optional[KitsuClient] = None, progress_callback: Progress = None):
+def extract_tile_from_preview(preview_file: Model, file_path: Optional[PathLike] = None, client: Optional[KitsuClient] = None, progress_callback: Progress = None, cancel: Optional[CancelToken] = None, event_callback: EventCallback = None):
     """A tile of a movie preview's frames as PNG: to ``file_path``, or bytes when None."""
     client = resolve(client)
     preview_id = model_id(preview_file, "preview_file")
     if file_path is None:
-        return get_bytes(client, f"actions/preview-files/{preview_id}/extract-tile", progress_callback)
-    return _download("kitsu_files_extract_tile_from_preview", [c_str(preview_id)], file_path, client, progress_callback)
+        return get_bytes(client, f"actions/preview-files/{preview_id}/extract-tile", progress_callback, cancel, event_callback)
+    return _download("kitsu_files_extract_tile_from_preview", [c_str(preview_id)], file_path, client, Transfer(progress_callback, cancel, event_callback))
 
 
 def get_preview_file(preview_file_id: Model, client: Optional[KitsuClient] = None) -> dict:

@@ -7,17 +7,17 @@ import urllib.parse
 from typing import Any, Callable, Optional
 
 from . import _native
-from ._native import c_str
+from ._native import CancelToken, EventCallback, Transfer, c_str
 from .client import KitsuClient, Model, PathLike, model_id, resolve
 
 
-def set_avatar(person: Model, file_path: PathLike, client: Optional[KitsuClient] = None, progress_callback: Optional[Callable[[int, int], Any]] = None) -> dict:
+def set_avatar(person: Model, file_path: PathLike, client: Optional[KitsuClient] = None, progress_callback: Optional[Callable[[int, int], Any]] = None, cancel: Optional[CancelToken] = None, event_callback: EventCallback = None) -> dict:
     """Uploads a person's avatar (the same request as files.upload_person_avatar)."""
     client = resolve(client)
     return _native.call_with_progress(
         "kitsu_person_set_avatar",
         [client.handle, c_str(model_id(person, "person")), c_str(os.fspath(file_path))],
-        progress_callback,
+        Transfer(progress_callback, cancel, event_callback),
         out_json=True,
     )
 

@@ -4,22 +4,22 @@ from __future__ import annotations
 
 from typing import Any, Callable, Optional
 
-from ._native import c_str
+from ._native import CancelToken, EventCallback, Transfer, c_str
 from .client import DownloadResult, KitsuClient, Model, PathLike, model_id, resolve
 from .files import _download
 
 
-def download_playlist_build(playlist: Model, build_job: Model, file_path: PathLike, client: Optional[KitsuClient] = None, progress_callback: Optional[Callable[[int, int], Any]] = None) -> DownloadResult:
+def download_playlist_build(playlist: Model, build_job: Model, file_path: PathLike, client: Optional[KitsuClient] = None, progress_callback: Optional[Callable[[int, int], Any]] = None, cancel: Optional[CancelToken] = None, event_callback: EventCallback = None) -> DownloadResult:
     """Downloads a built playlist movie."""
     return _download(
         "kitsu_playlist_download_playlist_build",
         [c_str(model_id(playlist, "playlist")), c_str(model_id(build_job, "build_job"))],
         file_path,
         resolve(client),
-        progress_callback,
+        Transfer(progress_callback, cancel, event_callback),
     )
 
 
-def download_playlist_zip(playlist: Model, file_path: PathLike, client: Optional[KitsuClient] = None, progress_callback: Optional[Callable[[int, int], Any]] = None) -> DownloadResult:
+def download_playlist_zip(playlist: Model, file_path: PathLike, client: Optional[KitsuClient] = None, progress_callback: Optional[Callable[[int, int], Any]] = None, cancel: Optional[CancelToken] = None, event_callback: EventCallback = None) -> DownloadResult:
     """Downloads every preview of a playlist as a zip."""
-    return _download("kitsu_playlist_download_playlist_zip", [c_str(model_id(playlist, "playlist"))], file_path, resolve(client), progress_callback)
+    return _download("kitsu_playlist_download_playlist_zip", [c_str(model_id(playlist, "playlist"))], file_path, resolve(client), Transfer(progress_callback, cancel, event_callback))

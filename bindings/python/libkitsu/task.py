@@ -15,7 +15,7 @@ import urllib.request
 from typing import Any, Callable, Iterator, Optional, Sequence, Union
 
 from . import _native
-from ._native import c_paths, c_str, options
+from ._native import CancelToken, EventCallback, Transfer, c_paths, c_str, options
 from .client import KitsuClient, Model, PathLike, model_id, resolve
 
 Progress = Optional[Callable[[int, int], Any]]
@@ -49,19 +49,19 @@ def _preview_source(preview_file_path: Optional[str], preview_file_url: Optional
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def upload_preview_file(preview_file: Model, file_path: PathLike, normalize_movie: bool = True, no_job: bool = False, client: Optional[KitsuClient] = None, progress_callback: Progress = None) -> dict:
+def upload_preview_file(preview_file: Model, file_path: PathLike, normalize_movie: bool = True, no_job: bool = False, client: Optional[KitsuClient] = None, progress_callback: Progress = None, cancel: Optional[CancelToken] = None, event_callback: EventCallback = None) -> dict:
     """Uploads the file of a preview file; returns the preview file."""
     client = resolve(client)
     return _native.call_with_progress(
         "kitsu_task_upload_preview_file",
         [client.handle, c_str(model_id(preview_file, "preview_file")), c_str(os.fspath(file_path)),
          options(normalize_movie=normalize_movie, no_job=no_job)],
-        progress_callback,
+        Transfer(progress_callback, cancel, event_callback),
         out_json=True,
     )
 
 
-def add_comment(task: Model, task_status: Model, comment: str = "", person: Optional[Model] = None, checklist: Optional[list] = None, attachments: Union[None, PathLike, Sequence[PathLike]] = None, created_at: Optional[str] = None, links: Optional[list] = None, for_client: bool = False, client: Optional[KitsuClient] = None, progress_callback: Progress = None) -> dict:
+def add_comment(task: Model, task_status: Model, comment: str = "", person: Optional[Model] = None, checklist: Optional[list] = None, attachments: Union[None, PathLike, Sequence[PathLike]] = None, created_at: Optional[str] = None, links: Optional[list] = None, for_client: bool = False, client: Optional[KitsuClient] = None, progress_callback: Progress = None, cancel: Optional[CancelToken] = None, event_callback: EventCallback = None) -> dict:
     """A comment on a task, with attachments (kept in the order given)."""
     client = resolve(client)
     paths, count = c_paths(_attachment_list(attachments))
@@ -76,12 +76,12 @@ def add_comment(task: Model, task_status: Model, comment: str = "", person: Opti
     return _native.call_with_progress(
         "kitsu_task_add_comment",
         [client.handle, c_str(model_id(task, "task")), c_str(model_id(task_status, "task_status")), paths, count, opts],
-        progress_callback,
+        Transfer(progress_callback, cancel, event_callback),
         out_json=True,
     )
 
 
-def add_attachment_files_to_comment(task: Model, comment: Model, attachments: Union[None, PathLike, Sequence[PathLike]] = None, client: Optional[KitsuClient] = None, progress_callback: Progress = None) -> list:
+def add_attachment_files_to_comment(task: Model, comment: Model, attachments: Union[None, PathLike, Sequence[PathLike]] = None, client: Optional[KitsuClient] = None, progress_callback: Progress = None, cancel: Optional[CancelToken] = None, event_callback: EventCallback = None) -> list:
     """Adds files to an existing comment; returns the attachment files."""
     files = _attachment_list(attachments)
     if not files:
@@ -91,31 +91,31 @@ def add_attachment_files_to_comment(task: Model, comment: Model, attachments: Un
     return _native.call_with_progress(
         "kitsu_task_add_attachment_files_to_comment",
         [client.handle, c_str(model_id(task, "task")), c_str(model_id(comment, "comment")), paths, count],
-        progress_callback,
+        Transfer(progress_callback, cancel, event_callback),
         out_json=True,
     )
 
 
-def batch_comments(comments: Optional[list] = None, task: Optional[Model] = None, client: Optional[KitsuClient] = None, progress_callback: Progress = None) -> list:
+def batch_comments(comments: Optional[list] = None, task: Optional[Model] = None, client: Optional[KitsuClient] = None, progress_callback: Progress = None, cancel: Optional[CancelToken] = None, event_callback: EventCallback = None) -> list:
     """Several comments in one request; each may list local files under
     ``attachment_files`` and ``preview_files`` (not sent to the server as text)."""
     client = resolve(client)
     return _native.call_with_progress(
         "kitsu_task_batch_comments",
         [client.handle, c_str(model_id(task, "task", required=False)), json.dumps(comments or [], default=str).encode()],
-        progress_callback,
+        Transfer(progress_callback, cancel, event_callback),
         out_json=True,
     )
 
 
-def create_multiple_comments(project: Model, comments: Optional[list] = None, client: Optional[KitsuClient] = None, progress_callback: Progress = None) -> list:
+def create_multiple_comments(project: Model, comments: Optional[list] = None, client: Optional[KitsuClient] = None, progress_callback: Progress = None, cancel: Optional[CancelToken] = None, event_callback: EventCallback = None) -> list:
     """Comments on several tasks of a project, then their files (gazu's
     version of this fails against Zou 1.0.97; this one works)."""
     client = resolve(client)
     return _native.call_with_progress(
         "kitsu_task_create_multiple_comments",
         [client.handle, c_str(model_id(project, "project")), json.dumps(comments or [], default=str).encode()],
-        progress_callback,
+        Transfer(progress_callback, cancel, event_callback),
         out_json=True,
     )
 
@@ -131,7 +131,7 @@ def create_preview(task: Model, comment: Model, revision: Optional[int] = None, 
     )
 
 
-def add_preview(task: Model, comment: Model, preview_file_path: Optional[PathLike] = None, preview_file_url: Optional[str] = None, normalize_movie: bool = True, revision: Optional[int] = None, no_job: bool = False, client: Optional[KitsuClient] = None, progress_callback: Progress = None) -> dict:
+def add_preview(task: Model, comment: Model, preview_file_path: Optional[PathLike] = None, preview_file_url: Optional[str] = None, normalize_movie: bool = True, revision: Optional[int] = None, no_job: bool = False, client: Optional[KitsuClient] = None, progress_callback: Progress = None, cancel: Optional[CancelToken] = None, event_callback: EventCallback = None) -> dict:
     """create_preview, then upload_preview_file; returns the preview file."""
     client = resolve(client)
     with _preview_source(preview_file_path, preview_file_url) as path:
@@ -139,12 +139,12 @@ def add_preview(task: Model, comment: Model, preview_file_path: Optional[PathLik
             "kitsu_task_add_preview",
             [client.handle, c_str(model_id(task, "task")), c_str(model_id(comment, "comment")), c_str(path),
              options(normalize_movie=normalize_movie, revision=revision, no_job=no_job)],
-            progress_callback,
+            Transfer(progress_callback, cancel, event_callback),
             out_json=True,
         )
 
 
-def add_extra_preview(task: Model, comment: Model, preview_file: Model, preview_file_path: Optional[PathLike] = None, preview_file_url: Optional[str] = None, normalize_movie: bool = True, no_job: bool = False, client: Optional[KitsuClient] = None, progress_callback: Progress = None) -> dict:
+def add_extra_preview(task: Model, comment: Model, preview_file: Model, preview_file_path: Optional[PathLike] = None, preview_file_url: Optional[str] = None, normalize_movie: bool = True, no_job: bool = False, client: Optional[KitsuClient] = None, progress_callback: Progress = None, cancel: Optional[CancelToken] = None, event_callback: EventCallback = None) -> dict:
     """A preview sharing the revision of ``preview_file``; returns the new preview file."""
     client = resolve(client)
     with _preview_source(preview_file_path, preview_file_url) as path:
@@ -153,12 +153,12 @@ def add_extra_preview(task: Model, comment: Model, preview_file: Model, preview_
             [client.handle, c_str(model_id(task, "task")), c_str(model_id(comment, "comment")),
              c_str(model_id(preview_file, "preview_file")), c_str(path),
              options(normalize_movie=normalize_movie, no_job=no_job)],
-            progress_callback,
+            Transfer(progress_callback, cancel, event_callback),
             out_json=True,
         )
 
 
-def publish_preview(task: Model, task_status: Model, comment: str = "", person: Optional[Model] = None, checklist: Optional[list] = None, attachments: Union[None, PathLike, Sequence[PathLike]] = None, created_at: Optional[str] = None, preview_file_path: Optional[PathLike] = None, preview_file_url: Optional[str] = None, normalize_movie: bool = True, revision: Optional[int] = None, set_thumbnail: bool = False, links: Optional[list] = None, client: Optional[KitsuClient] = None, progress_callback: Progress = None, no_job: bool = False) -> tuple:
+def publish_preview(task: Model, task_status: Model, comment: str = "", person: Optional[Model] = None, checklist: Optional[list] = None, attachments: Union[None, PathLike, Sequence[PathLike]] = None, created_at: Optional[str] = None, preview_file_path: Optional[PathLike] = None, preview_file_url: Optional[str] = None, normalize_movie: bool = True, revision: Optional[int] = None, set_thumbnail: bool = False, links: Optional[list] = None, client: Optional[KitsuClient] = None, progress_callback: Progress = None, no_job: bool = False, cancel: Optional[CancelToken] = None, event_callback: EventCallback = None) -> tuple:
     """A comment with its attachments, then a preview on it (and with
     ``set_thumbnail`` the entity's thumbnail); returns ``(comment, preview_file)``."""
     client = resolve(client)
@@ -178,7 +178,7 @@ def publish_preview(task: Model, task_status: Model, comment: str = "", person: 
         answer = _native.call_with_progress(
             "kitsu_task_publish_preview",
             [client.handle, c_str(model_id(task, "task")), c_str(model_id(task_status, "task_status")), c_str(path), paths, count, opts],
-            progress_callback,
+            Transfer(progress_callback, cancel, event_callback),
             out_json=True,
         )
     return answer["comment"], answer["preview_file"]

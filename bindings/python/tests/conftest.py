@@ -132,8 +132,14 @@ class Recorder:
     def check(self, total, done=None):
         done = total if done is None else done
         assert self.calls, "no progress call"
-        assert self.calls[0] == (0, total), self.calls[:3]
-        assert self.calls[-1] == (done, total), self.calls[-3:]
-        assert all(b[0] >= a[0] for a, b in zip(self.calls, self.calls[1:])), "decreasing"
-        assert all(t == total and (t == 0 or d <= t) for d, t in self.calls), "out of bounds"
+        calls = self.calls
+        if total > 0:
+            # Heartbeats before the answer's headers (a 202 wait) come as (0, 0).
+            while calls and calls[0] == (0, 0):
+                calls = calls[1:]
+        assert calls, "only heartbeats"
+        assert calls[0] == (0, total), calls[:3]
+        assert calls[-1] == (done, total), calls[-3:]
+        assert all(b[0] >= a[0] for a, b in zip(calls, calls[1:])), "decreasing"
+        assert all(t == total and (t == 0 or d <= t) for d, t in calls), "out of bounds"
         assert self.threads == {self.caller}, "callback on another thread"
