@@ -50,7 +50,7 @@ use reqwest::Method;
 use serde_json::{Map, Value};
 
 use crate::client::{Auth, Client};
-use crate::error::{server_message, Error, Result};
+use crate::error::{failure_message_in_success, server_message, Error, Result};
 use crate::transfer::upload::Part;
 use crate::transfer::Call;
 
@@ -297,6 +297,28 @@ pub(crate) async fn download(
     crate::transfer::download::to_file(call, client, route, DOWNLOAD_ACCEPT, target).await
 }
 
+/// A multipart POST with gazu's reading of the answer: JSON, and a 2xx
+/// answer carrying an error `message` is a failure (gazu's UploadFailedException).
+pub(crate) async fn send_parts(
+    client: &Client,
+    call: &mut Call<'_>,
+    route: &str,
+    parts: &[Part],
+) -> Result<String> {
+    let text = crate::transfer::upload::send_multipart(call, client, route, parts).await?;
+    let value: Value = serde_json::from_str(&text).map_err(|e| Error::InvalidResponse {
+        path: route.into(),
+        message: format!("the upload answer is not JSON: {e}"),
+    })?;
+    if let Some(message) = failure_message_in_success(&value) {
+        return Err(Error::UploadFailed {
+            path: route.into(),
+            message,
+        });
+    }
+    Ok(text)
+}
+
 /// An upload as gazu makes it: the fields, then the files as `file`, `file-1`...
 pub(crate) async fn upload(
     client: &Client,
@@ -310,7 +332,7 @@ pub(crate) async fn upload(
         .map(|(name, value)| Part::field(name.clone(), value.clone()))
         .collect();
     parts.extend(numbered_file_parts(files));
-    crate::transfer::upload::send_multipart(call, client, route, &parts).await
+    send_parts(client, call, route, &parts).await
 }
 
 /// A one-file upload (part `file`).

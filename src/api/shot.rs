@@ -68,7 +68,7 @@ pub async fn import_otio(
         Part::field("match_case", match_case),
         Part::file("file", PathBuf::from(otio)),
     ];
-    crate::transfer::upload::send_multipart(call, client, &route, &parts).await
+    super::send_parts(client, call, &route, &parts).await
 }
 
 blocking! {

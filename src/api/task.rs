@@ -8,11 +8,11 @@ use std::path::{Path, PathBuf};
 use reqwest::Method;
 use serde_json::{json, Map, Value};
 
-use super::{check_id, json, numbered_file_parts, parse_json, upload, Options};
+use super::{check_id, json, numbered_file_parts, parse_json, send_parts, upload, Options};
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::route::with_query;
-use crate::transfer::upload::{send_multipart, total_size, Part};
+use crate::transfer::upload::{total_size, Part};
 use crate::transfer::{Call, Operation};
 
 /// Options of [`upload_preview_file`].
@@ -146,7 +146,7 @@ async fn post_comment(
     }
     let mut parts = comment_fields(task_status_id, options)?;
     parts.extend(numbered_file_parts(attachments));
-    let answer = send_multipart(call, client, &route, &parts).await?;
+    let answer = send_parts(client, call, &route, &parts).await?;
     json_answer(&route, &answer)
 }
 
@@ -302,7 +302,7 @@ pub async fn batch_comments(
         name: "comments".into(),
         json: Value::Array(batch.comments.into_iter().map(Value::Object).collect()).to_string(),
     });
-    send_multipart(call, client, &route, &parts).await
+    send_parts(client, call, &route, &parts).await
 }
 
 /// POST `actions/projects/{id}/tasks/comment-many`. Zou 1.0.97 takes a JSON
@@ -373,7 +373,7 @@ pub async fn create_multiple_comments(
             if !attachments.is_empty() {
                 let add = format!("actions/tasks/{task_id}/comments/{comment_id}/add-attachment");
                 let answer =
-                    send_multipart(call, client, &add, &numbered_file_parts(attachments)).await?;
+                    send_parts(client, call, &add, &numbered_file_parts(attachments)).await?;
                 comment["attachment_files"] = json_answer(&add, &answer)?;
             }
             let mut preview_files = Vec::new();
@@ -446,7 +446,7 @@ async fn add_preview_steps(
     let preview = json(client, call, Method::POST, &route, Some(&body)).await?;
     let preview_id = super::field(&preview, "id", &route)?;
     let upload = preview_upload_route(preview_id, options)?;
-    let answer = send_multipart(call, client, &upload, &[Part::file("file", file)]).await?;
+    let answer = send_parts(client, call, &upload, &[Part::file("file", file)]).await?;
     json_answer(&upload, &answer)
 }
 

@@ -508,10 +508,15 @@ pub struct kitsu_transfer_options {
     pub event_user_data: *mut c_void,
 }
 
+/// A C progress callback with its user data, as the core calls it.
+type BoxedProgress = Box<crate::transfer::ProgressFn<'static>>;
+/// A C event callback with its user data, as the core calls it.
+type BoxedEvent = Box<crate::transfer::EventFn<'static>>;
+
 /// The callbacks and token of one C call, in the form the core takes them.
 pub(crate) struct CallbackSet {
-    progress: Option<Box<dyn FnMut(u64, u64) -> bool>>,
-    on_event: Option<Box<dyn FnMut(&Event<'_>) -> bool>>,
+    progress: Option<BoxedProgress>,
+    on_event: Option<BoxedEvent>,
     cancel: Option<CancelToken>,
 }
 
@@ -553,8 +558,7 @@ pub(crate) unsafe fn transfer_arg(
     // with their user data during the call; the core calls them on this thread only.
     let mut set = CallbackSet {
         progress: progress.map(|f| {
-            Box::new(move |done, total| unsafe { f(done, total, user_data) } == 0)
-                as Box<dyn FnMut(u64, u64) -> bool>
+            Box::new(move |done, total| unsafe { f(done, total, user_data) } == 0) as BoxedProgress
         }),
         on_event: None,
         cancel: None,
@@ -627,7 +631,7 @@ pub(crate) unsafe fn transfer_arg(
                 item_count: event.item_count,
             };
             unsafe { f(&c_event, event_user_data) == 0 }
-        }) as Box<dyn FnMut(&Event<'_>) -> bool>
+        }) as BoxedEvent
     });
     Ok(set)
 }

@@ -20,7 +20,7 @@ use reqwest::Method;
 use super::call::{Call, Meter};
 use super::event::Operation;
 use crate::client::{check_status, Auth, Client};
-use crate::error::{failure_message_in_success, Error, Result};
+use crate::error::{Error, Result};
 
 /// Bytes read from disk per chunk handed to the connection.
 const CHUNK: usize = 512 * 1024;
@@ -298,8 +298,8 @@ fn new_boundary() -> String {
     hex
 }
 
-/// POSTs `parts` to `path` within `call` and returns the answer's JSON
-/// text. Progress counts this request's file bytes after those of the
+/// POSTs `parts` to `path` within `call` and returns the answer's text
+/// (`null` for an empty body). Progress counts this request's file bytes after those of the
 /// call's earlier requests; when the call declared no total, this request's
 /// file bytes are the total.
 pub(crate) async fn send_multipart(
@@ -339,17 +339,6 @@ pub(crate) async fn send_multipart(
             message: "the upload answer is not UTF-8 text".into(),
         })?
     };
-    let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| Error::InvalidResponse {
-            path: path.into(),
-            message: format!("the upload answer is not JSON: {e}"),
-        })?;
-    if let Some(message) = failure_message_in_success(&value) {
-        return Err(Error::UploadFailed {
-            path: path.into(),
-            message,
-        });
-    }
     call.end_request(layout.file_bytes, layout.files.len())?;
     Ok(text)
 }

@@ -9,7 +9,7 @@ pub use kitsu::ffi::client::kitsu_client;
 use kitsu::ffi::client::*;
 pub use kitsu::ffi::kitsu_result;
 use kitsu::ffi::*;
-pub use kitsu::ffi::{kitsu_event_cb, kitsu_phase, kitsu_progress_event, kitsu_transfer_options};
+pub use kitsu::ffi::{kitsu_phase, kitsu_progress_event, kitsu_transfer_options};
 
 /// A failed call: the result code, the last error's HTTP status and message.
 #[derive(Debug, Clone)]
