@@ -87,15 +87,12 @@ fn compile(source: &str, language: Language, linking: Linking, out: &Path) -> Pa
     out.to_path_buf()
 }
 
-fn run_contract(language: Language, linking: Linking) {
+/// Compiles and runs a C test program (`<program> <base-url> <scratch>`)
+/// against a fresh fake server; returns the server for checks of what reached it.
+fn run_c_program(source: &str, language: Language, linking: Linking) -> FakeKitsu {
     let server = FakeKitsu::start();
     let dir = tempfile::tempdir().unwrap();
-    let program = compile(
-        "tests/c/contract.c",
-        language,
-        linking,
-        &dir.path().join("contract"),
-    );
+    let program = compile(source, language, linking, &dir.path().join("program"));
     let scratch = dir.path().join("scratch");
     std::fs::create_dir(&scratch).unwrap();
     let output = Command::new(&program)
@@ -107,10 +104,15 @@ fn run_contract(language: Language, linking: Linking) {
     println!("{stdout}");
     assert!(
         output.status.success(),
-        "C contract failed:\n{stdout}\n{}",
+        "{source} failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
+    server
+}
+
+fn run_contract(language: Language, linking: Linking) {
+    run_c_program("tests/c/contract.c", language, linking);
 }
 
 #[test]
@@ -130,29 +132,7 @@ fn c_contract_static() {
 
 /// Runs tests/c/call_context.c, then checks what reached the server.
 fn run_call_context(language: Language) {
-    let server = FakeKitsu::start();
-    let dir = tempfile::tempdir().unwrap();
-    let program = compile(
-        "tests/c/call_context.c",
-        language,
-        Linking::Shared,
-        &dir.path().join("call_context"),
-    );
-    let scratch = dir.path().join("scratch");
-    std::fs::create_dir(&scratch).unwrap();
-    let output = Command::new(&program)
-        .arg(&server.base)
-        .arg(&scratch)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    println!("{stdout}");
-    assert!(
-        output.status.success(),
-        "call context failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
+    let server = run_c_program("tests/c/call_context.c", language, Linking::Shared);
     let requests = server.state.lock().unwrap().requests.clone();
     let count = |prefix: &str| requests.iter().filter(|r| r.starts_with(prefix)).count();
     // A token cancelled before the call sends nothing.

@@ -10,40 +10,14 @@
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L /* clock_gettime, nanosleep */
 #endif
-#include "kitsu.h"
+#include "harness.h"
 
-#include <dirent.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
-
-static int passed = 0;
-static int failed = 0;
-static const char *base_url;
-static const char *scratch;
-
-#define CHECK(cond, ...)                                           \
-    do {                                                           \
-        if (cond) {                                                \
-            passed++;                                              \
-        } else {                                                   \
-            failed++;                                              \
-            printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-            printf(__VA_ARGS__);                                   \
-            printf("\n");                                          \
-        }                                                          \
-    } while (0)
 
 /* Cancelling must end a call within this many milliseconds. */
 #define CANCEL_LIMIT_MS 200.0
-
-static const char *last_message(void) {
-    static char buf[KITSU_ERROR_SIZE * 4];
-    kitsu_last_error_message(buf, sizeof buf, NULL);
-    return buf;
-}
 
 static double now_ms(void) {
     struct timespec ts;
@@ -58,18 +32,7 @@ static void sleep_ms(int ms) {
     nanosleep(&pause, NULL);
 }
 
-static void path_in_scratch(char *out, size_t size, const char *name) {
-    snprintf(out, size, "%s/%s", scratch, name);
-}
 
-static int file_exists(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (f) {
-        fclose(f);
-        return 1;
-    }
-    return 0;
-}
 
 static void write_bytes(const char *path, size_t len) {
     FILE *f = fopen(path, "wb");
@@ -79,28 +42,7 @@ static void write_bytes(const char *path, size_t len) {
     fclose(f);
 }
 
-/* Entries of the scratch folder that a download may have left: temporary files. */
-static int partial_files(void) {
-    DIR *dir = opendir(scratch);
-    struct dirent *entry;
-    int count = 0;
-    if (!dir) return -1;
-    while ((entry = readdir(dir)) != NULL) {
-        if (strstr(entry->d_name, ".part")) count++;
-    }
-    closedir(dir);
-    return count;
-}
 
-static kitsu_client *logged_in_client(void) {
-    kitsu_client *client = NULL;
-    if (kitsu_client_new(base_url, &client) != KITSU_RESULT_OK) return NULL;
-    if (kitsu_client_log_in(client, "admin@example.com", "secret", NULL) != KITSU_RESULT_OK) {
-        kitsu_client_free(client);
-        return NULL;
-    }
-    return client;
-}
 
 /* ---- cancelling from another thread ------------------------------------ */
 

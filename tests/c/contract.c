@@ -5,50 +5,13 @@
  * usage: contract <base-url> <scratch-folder>
  * Prints one line per check and "N passed, M failed"; exits non-zero on failure.
  */
-#include "kitsu.h"
+#include "harness.h"
 
 #include <dirent.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int passed = 0;
-static int failed = 0;
-static const char *base_url;
-static const char *scratch;
-
-#define CHECK(cond, ...)                                                  \
-    do {                                                                  \
-        if (cond) {                                                       \
-            passed++;                                                     \
-        } else {                                                          \
-            failed++;                                                     \
-            printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);        \
-            printf(__VA_ARGS__);                                          \
-            printf("\n");                                                 \
-        }                                                                 \
-    } while (0)
-
-static const char *last_message(void) {
-    static char buf[KITSU_ERROR_SIZE * 4];
-    size_t len = 0;
-    kitsu_last_error_message(buf, sizeof buf, &len);
-    return buf;
-}
-
-static void path_in_scratch(char *out, size_t size, const char *name) {
-    snprintf(out, size, "%s/%s", scratch, name);
-}
-
-static int file_exists(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (f) {
-        fclose(f);
-        return 1;
-    }
-    return 0;
-}
 
 static long file_size(const char *path) {
     FILE *f = fopen(path, "rb");
@@ -65,19 +28,6 @@ static void write_file(const char *path, const char *content, size_t len) {
     if (!f) return;
     fwrite(content, 1, len, f);
     fclose(f);
-}
-
-/* Count of entries in the scratch folder whose name contains ".part". */
-static int partial_files(void) {
-    DIR *dir = opendir(scratch);
-    struct dirent *entry;
-    int count = 0;
-    if (!dir) return -1;
-    while ((entry = readdir(dir)) != NULL) {
-        if (strstr(entry->d_name, ".part")) count++;
-    }
-    closedir(dir);
-    return count;
 }
 
 static int thread_count(void) {
@@ -152,7 +102,7 @@ static void check_contract(const recorder *r, uint64_t total, uint64_t done, con
 
 /* ---- the checks --------------------------------------------------------- */
 
-static kitsu_client *logged_in_client(void) {
+static kitsu_client *logged_in_checked(void) {
     kitsu_client *client = NULL;
     char *json = NULL;
     kitsu_result rc = kitsu_client_new(base_url, &client);
@@ -446,7 +396,7 @@ static void test_invalid_utf8(kitsu_client *c) {
 
 static void test_threads_are_joined(void) {
     int before = thread_count();
-    kitsu_client *client = logged_in_client();
+    kitsu_client *client = logged_in_checked();
     char target[1024];
     path_in_scratch(target, sizeof target, "threads.bin");
     kitsu_client_download(client, "files/fixed/10000", target, NULL, NULL, NULL);
@@ -469,7 +419,7 @@ int main(int argc, char **argv) {
     test_bad_host_and_panic();
     test_last_error_buffer();
     test_log_in_failures();
-    client = logged_in_client();
+    client = logged_in_checked();
     test_download_progress(client);
     test_abort_and_failures_leave_nothing(client);
     test_stall_and_processing(client);
