@@ -111,7 +111,7 @@
  * The defaults of ::kitsu_transfer_options, with `struct_size` set:
  * `kitsu_transfer_options options = KITSU_TRANSFER_OPTIONS_INIT;`
  */
-#define KITSU_TRANSFER_OPTIONS_INIT { sizeof(kitsu_transfer_options), NULL, NULL, NULL }
+#define KITSU_TRANSFER_OPTIONS_INIT { sizeof(kitsu_transfer_options), NULL, NULL, NULL, 0, 0, 0, 0 }
 
 /** A comfortable buffer size for kitsu_last_error_message(). */
 #define KITSU_ERROR_SIZE 256
@@ -259,6 +259,11 @@ enum kitsu_result
    */
   KITSU_RESULT_INVALID_RESPONSE = 3603,
   /**
+   * An answer held in memory (JSON, kitsu_client_get_bytes()) is larger
+   * than the cap of kitsu_client_set_max_memory_answer().
+   */
+  KITSU_RESULT_ANSWER_TOO_LARGE = 3604,
+  /**
    * Local I/O error (permissions, disk full...).
    */
   KITSU_RESULT_IO = 4000,
@@ -266,6 +271,11 @@ enum kitsu_result
    * A local file or folder does not exist.
    */
   KITSU_RESULT_FILE_NOT_FOUND = 4001,
+  /**
+   * A download target (or what a symlink there points to) is a device,
+   * FIFO or socket: refused before any request.
+   */
+  KITSU_RESULT_NOT_A_REGULAR_FILE = 4002,
   /**
    * A callback (progress or event) returned non-zero; nothing was left behind.
    */
@@ -452,6 +462,26 @@ typedef struct kitsu_transfer_options {
    * Handed to `on_event`, never dereferenced by libkitsu.
    */
   void *event_user_data;
+  /**
+   * Attempts in a row without progress for this call (1: no retry); 0:
+   * the client's (kitsu_client_set_retry_policy(), default 5).
+   */
+  uint32_t max_attempts;
+  /**
+   * The backoff before the second attempt, doubling after; 0: the client's (500 ms).
+   */
+  uint32_t initial_delay_ms;
+  /**
+   * The longest wait, the server's Retry-After included; 0: the client's (30 s).
+   */
+  uint32_t max_delay_ms;
+  /**
+   * Non-zero: a failed or cancelled download keeps its bytes beside the
+   * target (`.<name>.kitsu-partial` and a small `.json` sidecar) and the
+   * next call with `resume` for the same route and target continues from
+   * them. 0 (the default): nothing is ever left behind.
+   */
+  int resume;
 } kitsu_transfer_options;
 
 /**
@@ -512,6 +542,19 @@ KITSU_API kitsu_result kitsu_last_error_code(void);
  * last error had none (a network or local error, or no error).
  */
 KITSU_API int32_t kitsu_last_error_http_status(void);
+
+/**
+ * How many attempts the call behind the calling thread's last error made
+ * (1 when it did not retry; 0 when no request was made or there is no error).
+ */
+KITSU_API uint32_t kitsu_last_error_attempts(void);
+
+/**
+ * The server's `Retry-After` in the last answer behind the calling
+ * thread's last error, in seconds (an HTTP date is converted), or -1 when
+ * it sent none.
+ */
+KITSU_API int64_t kitsu_last_error_retry_after(void);
 
 /**
  * Forgets the calling thread's last error.
@@ -680,6 +723,33 @@ kitsu_result kitsu_client_set_stall_timeout(const struct kitsu_client *client,
 KITSU_API
 kitsu_result kitsu_client_set_processing_timeout(const struct kitsu_client *client,
                                                  uint32_t seconds);
+
+/**
+ * Sets how this client's calls try again (each call's options may set
+ * their own): `max_attempts` in a row without progress (1 turns retries
+ * off; default 5), the backoff before the second attempt
+ * `initial_delay_ms` (default 500, doubling for each further one, with
+ * full jitter), and the longest wait `max_delay_ms` (default 30000; a
+ * server's Retry-After is honoured up to it). 0 for a value keeps the
+ * current one. What is retried: connect errors, broken connections,
+ * stalls, cut bodies, HTTP 408, 429, 500, 502, 503, 504; each entry
+ * point's header documentation says when a request that creates
+ * something is sent again (only when the server surely did not act).
+ */
+KITSU_API
+kitsu_result kitsu_client_set_retry_policy(const struct kitsu_client *client,
+                                           uint32_t max_attempts,
+                                           uint32_t initial_delay_ms,
+                                           uint32_t max_delay_ms);
+
+/**
+ * The largest answer held in memory (a JSON answer, kitsu_client_get_bytes()),
+ * in bytes; a larger one fails with `KITSU_RESULT_ANSWER_TOO_LARGE` without
+ * taking the memory. Default 256 MiB; at least 1.
+ */
+KITSU_API
+kitsu_result kitsu_client_set_max_memory_answer(const struct kitsu_client *client,
+                                                uint64_t bytes);
 
 /**
  * Downloads `path` (relative to the host, as gazu's routes: `"pictures/thumbnails/persons/<id>.png"`)

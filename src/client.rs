@@ -41,6 +41,11 @@ pub struct Config {
     pub tls_verify: bool,
     /// Extra PEM CA bundle trusted on top of the system and Mozilla roots.
     pub ca_bundle: Option<PathBuf>,
+    /// Retries of every call (a call's options may set its own).
+    pub retry: RetryPolicy,
+    /// Answers held in memory (JSON, `get_bytes`) larger than this fail
+    /// with `Error::AnswerTooLarge` instead of taking the memory.
+    pub max_memory_answer: u64,
 }
 
 impl Default for Config {
@@ -51,6 +56,8 @@ impl Default for Config {
             processing_timeout: Duration::from_secs(60),
             tls_verify: true,
             ca_bundle: None,
+            retry: RetryPolicy::default(),
+            max_memory_answer: 256 * 1024 * 1024,
         }
     }
 }
@@ -59,6 +66,50 @@ impl Default for Config {
 struct Tokens {
     access: Option<String>,
     refresh: Option<String>,
+}
+
+/// How a call tries again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts in a row without progress, the first included; 1 turns retries off.
+    pub max_attempts: u32,
+    /// The backoff before the second attempt; it doubles for each further one.
+    pub initial_delay: Duration,
+    /// No wait is longer, the server's Retry-After included.
+    pub max_delay: Duration,
+    /// No retry starts later than this after the first failure without progress.
+    pub budget: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: 5,
+            initial_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(30),
+            budget: Duration::from_secs(600),
+        }
+    }
+}
+
+/// A call's own retry settings; each None keeps the client's.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RetryOverride {
+    pub max_attempts: Option<u32>,
+    pub initial_delay: Option<Duration>,
+    pub max_delay: Option<Duration>,
+}
+
+impl RetryOverride {
+    /// The policy that results over `base`.
+    pub fn over(&self, base: RetryPolicy) -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: self.max_attempts.unwrap_or(base.max_attempts),
+            initial_delay: self.initial_delay.unwrap_or(base.initial_delay),
+            max_delay: self.max_delay.unwrap_or(base.max_delay),
+            budget: base.budget,
+        }
+    }
 }
 
 /// Whether a request carries the access token.
@@ -136,6 +187,16 @@ impl Client {
                     "the {name} timeout must be at least 1 second"
                 )));
             }
+        }
+        if config.max_memory_answer == 0 {
+            return Err(Error::InvalidParameter(
+                "the cap on answers held in memory must be at least 1 byte".into(),
+            ));
+        }
+        if config.retry.max_attempts == 0 {
+            return Err(Error::InvalidParameter(
+                "max_attempts must be at least 1 (1 turns retries off)".into(),
+            ));
         }
         let http = build_http(&config)?;
         *write_lock(&self.config) = config;
@@ -346,18 +407,23 @@ pub(crate) async fn http_error(
     }
 }
 
-/// `Retry-After` in seconds, when numeric.
+/// `Retry-After` in seconds: a number, or an HTTP date (0 when past).
 pub(crate) fn retry_after_secs(response: &reqwest::Response) -> Option<u64> {
-    response
+    let text = response
         .headers()
         .get(reqwest::header::RETRY_AFTER)?
         .to_str()
         .ok()?
-        .trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|s| s.is_finite() && *s >= 0.0)
-        .map(|s| s.ceil() as u64)
+        .trim();
+    if let Ok(secs) = text.parse::<f64>() {
+        return (secs.is_finite() && secs >= 0.0).then(|| secs.ceil() as u64);
+    }
+    let date = httpdate::parse_http_date(text).ok()?;
+    Some(
+        date.duration_since(std::time::SystemTime::now())
+            .map(|d| d.as_secs() + u64::from(d.subsec_nanos() > 0))
+            .unwrap_or(0),
+    )
 }
 
 fn bearer(token: &str) -> Result<HeaderValue> {

@@ -17,7 +17,12 @@ pub enum Error {
     )]
     ReentrantCall,
 
-    /// Connection refused, reset, DNS failure, protocol error.
+    /// The connection could not be made (refused, DNS failure): the request
+    /// never reached the server. Same result code as [`Error::Network`].
+    #[error("cannot connect for {path}: {message}")]
+    Connect { path: String, message: String },
+
+    /// Connection reset or closed, protocol error.
     #[error("network error on {path}: {message}")]
     Network { path: String, message: String },
 
@@ -33,8 +38,9 @@ pub enum Error {
     #[error("TLS error on {path}: {message}")]
     Tls { path: String, message: String },
 
-    /// The body ended before Content-Length bytes arrived.
-    #[error("incomplete body on {path}: received {received} of {expected} bytes")]
+    /// The body ended before all its bytes arrived (`expected` 0: a body of
+    /// unknown length, cut short).
+    #[error("incomplete body on {path}: received {received} of {} bytes", if *expected > 0 { expected.to_string() } else { "an unknown number of".into() })]
     IncompleteBody {
         path: String,
         received: u64,
@@ -48,7 +54,7 @@ pub enum Error {
         method: String,
         path: String,
         message: String,
-        /// Seconds from `Retry-After`, when the server sent a number.
+        /// Seconds from `Retry-After` (a number or an HTTP date).
         retry_after: Option<u64>,
     },
 
@@ -64,9 +70,18 @@ pub enum Error {
     #[error("upload to {path} failed: {message}")]
     UploadFailed { path: String, message: String },
 
+    /// An answer to be held in memory is larger than the client's cap.
+    #[error("the answer of {path} is larger than the {cap}-byte cap on answers held in memory")]
+    AnswerTooLarge { path: String, cap: u64 },
+
     /// The server answered something that is not what the route promises.
     #[error("invalid response from {path}: {message}")]
     InvalidResponse { path: String, message: String },
+
+    /// A download target (or what a symlink there points to) is not a
+    /// regular file: a device, FIFO or socket.
+    #[error("{}: not a regular file ({kind}): refusing to replace it", path.display())]
+    NotARegularFile { path: PathBuf, kind: &'static str },
 
     /// A local file could not be found.
     #[error("file not found: {}", path.display())]
@@ -91,6 +106,10 @@ pub enum Error {
     /// A panic inside libkitsu, caught before it reached the caller.
     #[error("internal error (panic): {0}")]
     Panic(String),
+
+    /// The last failure of a call that tried more than once.
+    #[error("{last} (gave up after {attempts} attempts)")]
+    Retried { attempts: u32, last: Box<Error> },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -98,8 +117,32 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     /// The HTTP status behind the error, when there is one.
     pub fn http_status(&self) -> Option<u16> {
-        match self {
+        match self.root() {
             Error::Http { status, .. } | Error::AuthFailed { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// The failure itself, without the attempts around it.
+    pub fn root(&self) -> &Error {
+        match self {
+            Error::Retried { last, .. } => last.root(),
+            other => other,
+        }
+    }
+
+    /// How many attempts the call made (1 when it did not retry).
+    pub fn attempts(&self) -> u32 {
+        match self {
+            Error::Retried { attempts, .. } => *attempts,
+            _ => 1,
+        }
+    }
+
+    /// The server's `Retry-After` in the last answer, in seconds.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self.root() {
+            Error::Http { retry_after, .. } => *retry_after,
             _ => None,
         }
     }
@@ -122,13 +165,39 @@ impl Error {
                 secs: connect_secs,
             };
         }
+        // A failure of our own request body (a file that shrank or cannot
+        // be read) is a local error, not the network's.
+        if let Some(local) = own_error(&err) {
+            return local;
+        }
         let message = chain_text(&err);
         let lower = message.to_ascii_lowercase();
         if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
             return Error::Tls { path, message };
         }
+        if err.is_connect() {
+            return Error::Connect { path, message };
+        }
         Error::Network { path, message }
     }
+}
+
+/// A libkitsu error (from an upload body) somewhere in reqwest's source chain.
+fn own_error(err: &reqwest::Error) -> Option<Error> {
+    let mut source = std::error::Error::source(err);
+    while let Some(inner) = source {
+        if let Some(Error::Io { path, source }) = inner.downcast_ref::<Error>() {
+            return Some(Error::Io {
+                path: path.clone(),
+                source: std::io::Error::new(source.kind(), source.to_string()),
+            });
+        }
+        if let Some(Error::FileNotFound { path }) = inner.downcast_ref::<Error>() {
+            return Some(Error::FileNotFound { path: path.clone() });
+        }
+        source = inner.source();
+    }
+    None
 }
 
 /// The error and all its sources, joined: reqwest's top-level text alone

@@ -379,7 +379,7 @@ fn dummy_value(ty: &str, name: &str) -> String {
         (_, "user_data") => "NULL".into(),
         ("const char *const *", _) => "one_path".into(),
         ("size_t", _) => "1".into(),
-        ("uint32_t", _) | ("int", _) => "1".into(),
+        ("uint32_t", _) | ("uint64_t", _) | ("int", _) => "1".into(),
         ("char **", _) => "&json".into(),
         ("uint8_t **", _) => "&data".into(),
         ("size_t *", _) => "&len".into(),

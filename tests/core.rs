@@ -72,6 +72,14 @@ fn logged_in(server: &FakeKitsu) -> Client {
     client
 }
 
+/// A logged-in client that tries once: for the tests of how one failure is
+/// reported (retries have their own tests).
+fn logged_in_once(server: &FakeKitsu) -> Client {
+    let client = logged_in(server);
+    client.update_config(|c| c.retry.max_attempts = 1).unwrap();
+    client
+}
+
 /// Records every progress call, and the thread it came on.
 #[derive(Default)]
 struct Recorder {
@@ -198,7 +206,7 @@ fn chunked_download_reports_total_zero() {
 #[test]
 fn dropped_connection_leaves_no_file_and_keeps_the_old_one() {
     let server = FakeKitsu::start();
-    let client = logged_in(&server);
+    let client = logged_in_once(&server);
     let dir = tempfile::tempdir().unwrap();
     let fresh = dir.path().join("fresh.bin");
     let error = client
@@ -228,7 +236,7 @@ fn dropped_connection_leaves_no_file_and_keeps_the_old_one() {
 #[test]
 fn stalled_body_fails_after_the_stall_timeout() {
     let server = FakeKitsu::start();
-    let client = logged_in(&server);
+    let client = logged_in_once(&server);
     client
         .update_config(|c| c.stall_timeout = Duration::from_secs(1))
         .unwrap();
@@ -252,7 +260,7 @@ fn stalled_body_fails_after_the_stall_timeout() {
 fn a_stalled_body_still_gets_about_one_call_a_second() {
     // The repeated call lets a UI cancel while nothing moves.
     let server = FakeKitsu::start();
-    let client = logged_in(&server);
+    let client = logged_in_once(&server);
     client
         .update_config(|c| c.stall_timeout = Duration::from_secs(4))
         .unwrap();
@@ -315,7 +323,7 @@ fn processing_past_the_deadline_is_a_processing_timeout() {
 #[test]
 fn error_statuses_are_typed_and_never_written() {
     let server = FakeKitsu::start();
-    let client = logged_in(&server);
+    let client = logged_in_once(&server);
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("thumb.png");
     for code in [400u16, 403, 404, 405, 413, 422, 429, 500, 502, 503, 504] {
@@ -559,8 +567,18 @@ fn bad_hosts_settings_and_unreachable_servers() {
         Err(Error::InvalidParameter(_))
     ));
     let client = Client::new("http://127.0.0.1:9/api").unwrap();
-    let error = client.get("data/projects").unwrap_err();
-    assert!(matches!(error, Error::Network { .. }), "{error:?}");
+    client
+        .update_config(|c| {
+            c.retry.initial_delay = Duration::from_millis(10);
+            c.retry.max_attempts = 3;
+        })
+        .unwrap();
+    // Nothing listens there: the request never reached a server, so even a
+    // POST is tried again; then the connect error, with the attempts.
+    let error = client.post("data/projects", None).unwrap_err();
+    assert!(matches!(error.root(), Error::Connect { .. }), "{error:?}");
+    assert_eq!(error.attempts(), 3, "{error}");
+    assert!(error.to_string().contains("after 3 attempts"), "{error}");
 
     let error = client
         .update_config(|c| c.ca_bundle = Some(PathBuf::from("/nonexistent/ca.pem")))

@@ -35,6 +35,7 @@ fn download_preview_file_through_chunked_503_drop_and_202() {
     let server = FakeKitsu::start();
     let client = Client::new(&server.base).unwrap();
     client.log_in(EMAIL, PASSWORD).unwrap();
+    client.try_once();
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("preview.png");
 
@@ -76,6 +77,7 @@ fn attachment_names_are_percent_encoded() {
     let server = FakeKitsu::start();
     let client = Client::new(&server.base).unwrap();
     client.log_in(EMAIL, PASSWORD).unwrap();
+    client.try_once();
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("notes.txt");
     let id = c(&format!("{ID}9"));

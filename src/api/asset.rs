@@ -6,7 +6,7 @@ use super::{check_id, download, upload_one, Options};
 use crate::client::Client;
 use crate::error::Result;
 use crate::route::with_query;
-use crate::transfer::Call;
+use crate::transfer::{Call, Idempotency};
 
 /// Options of the CSV exports (`asset.export_assets_with_csv`,
 /// `shot.export_shots_with_csv`): `episode`, `assigned_to` (ids).
@@ -48,6 +48,7 @@ pub(crate) async fn import_csv(
         call,
         &format!("import/csv/projects/{project_id}/{what}"),
         csv,
+        Idempotency::CreatesRecord,
     )
     .await
 }

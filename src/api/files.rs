@@ -10,7 +10,7 @@ use super::{check_id, download, field, json, parse_json, upload_one, Options};
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::route::{segment, with_query};
-use crate::transfer::Call;
+use crate::transfer::{Call, Idempotency};
 
 /// POST `data/working-files/{id}/file`, part `file`.
 pub async fn upload_working_file(
@@ -20,7 +20,15 @@ pub async fn upload_working_file(
     file: &Path,
 ) -> Result<String> {
     let id = check_id("working_file_id", working_file_id)?;
-    upload_one(client, call, &format!("data/working-files/{id}/file"), file).await
+    // Zou overwrites the working file's bytes: repeating the upload is safe.
+    upload_one(
+        client,
+        call,
+        &format!("data/working-files/{id}/file"),
+        file,
+        Idempotency::Repeatable,
+    )
+    .await
 }
 
 /// The kinds of entity that have an avatar.
@@ -53,7 +61,7 @@ pub async fn upload_avatar(
     file: &Path,
 ) -> Result<String> {
     let id = check_id("id", id)?;
-    upload_one(client, call, &of.route(id), file).await
+    upload_one(client, call, &of.route(id), file, Idempotency::Repeatable).await
 }
 
 /// GET `pictures/thumbnails/{kind}/{id}.png`.

@@ -52,7 +52,7 @@ use serde_json::{Map, Value};
 use crate::client::{Auth, Client};
 use crate::error::{failure_message_in_success, server_message, Error, Result};
 use crate::transfer::upload::Part;
-use crate::transfer::Call;
+use crate::transfer::{Call, Idempotency};
 
 /// gazu's DOWNLOAD_ACCEPT_HEADER: lets Zou answer 202 while a preview is processed.
 pub const DOWNLOAD_ACCEPT: &str = "application/json, */*;q=0.1";
@@ -304,8 +304,10 @@ pub(crate) async fn send_parts(
     call: &mut Call<'_>,
     route: &str,
     parts: &[Part],
+    idempotency: Idempotency,
 ) -> Result<String> {
-    let text = crate::transfer::upload::send_multipart(call, client, route, parts).await?;
+    let text =
+        crate::transfer::upload::send_multipart(call, client, route, parts, idempotency).await?;
     let value: Value = serde_json::from_str(&text).map_err(|e| Error::InvalidResponse {
         path: route.into(),
         message: format!("the upload answer is not JSON: {e}"),
@@ -326,13 +328,14 @@ pub(crate) async fn upload(
     route: &str,
     files: &[PathBuf],
     fields: &[(String, String)],
+    idempotency: Idempotency,
 ) -> Result<String> {
     let mut parts: Vec<Part> = fields
         .iter()
         .map(|(name, value)| Part::field(name.clone(), value.clone()))
         .collect();
     parts.extend(numbered_file_parts(files));
-    send_parts(client, call, route, &parts).await
+    send_parts(client, call, route, &parts, idempotency).await
 }
 
 /// A one-file upload (part `file`).
@@ -341,11 +344,12 @@ pub(crate) async fn upload_one(
     call: &mut Call<'_>,
     route: &str,
     file: &Path,
+    idempotency: Idempotency,
 ) -> Result<String> {
-    upload(client, call, route, &[file.to_path_buf()], &[]).await
+    upload(client, call, route, &[file.to_path_buf()], &[], idempotency).await
 }
 
-/// A JSON request of a composite, decoded.
+/// A JSON request of a composite, retried as its method allows, decoded.
 pub(crate) async fn json(
     client: &Client,
     call: &mut Call<'_>,
@@ -353,7 +357,8 @@ pub(crate) async fn json(
     route: &str,
     body: Option<&Value>,
 ) -> Result<Value> {
-    crate::transfer::json::request(call, client, method, route, body).await
+    let idempotency = crate::transfer::json::idempotency_of(&method);
+    crate::transfer::json::request(call, client, method, route, body, idempotency).await
 }
 
 /// A string field of a record, or an error naming the route.

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::client::Client;
 use crate::error::Result;
-use crate::transfer::Call;
+use crate::transfer::{Call, Idempotency};
 
 /// gazu's `raw.download`: any route to `target`, atomically, waiting out 202s.
 pub async fn download(
@@ -28,6 +28,8 @@ pub async fn get_file_data_from_url(
 }
 
 /// gazu's `raw.upload`: the form `fields`, then `files` as `file`, `file-1`, ...
+/// The route's effect is unknown here, so it is retried only when the
+/// server surely did not act (see [`Idempotency::CreatesRecord`]).
 pub async fn upload(
     client: &Client,
     call: &mut Call<'_>,
@@ -35,7 +37,15 @@ pub async fn upload(
     files: &[PathBuf],
     fields: &[(String, String)],
 ) -> Result<String> {
-    super::upload(client, call, route, files, fields).await
+    super::upload(
+        client,
+        call,
+        route,
+        files,
+        fields,
+        Idempotency::CreatesRecord,
+    )
+    .await
 }
 
 blocking! {

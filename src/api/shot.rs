@@ -7,7 +7,7 @@ use super::{check_id, Options};
 use crate::client::Client;
 use crate::error::Result;
 use crate::transfer::upload::Part;
-use crate::transfer::Call;
+use crate::transfer::{Call, Idempotency};
 
 /// Options of [`import_otio`].
 pub const IMPORT_OTIO_OPTIONS: &[&str] = &["episode", "naming_convention", "match_case"];
@@ -68,7 +68,7 @@ pub async fn import_otio(
         Part::field("match_case", match_case),
         Part::file("file", PathBuf::from(otio)),
     ];
-    super::send_parts(client, call, &route, &parts).await
+    super::send_parts(client, call, &route, &parts, Idempotency::CreatesRecord).await
 }
 
 blocking! {

@@ -12,8 +12,9 @@ use super::{check_id, json, numbered_file_parts, parse_json, send_parts, upload,
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::route::with_query;
+use crate::transfer::retry::retrying;
 use crate::transfer::upload::{total_size, Part};
-use crate::transfer::{Call, Operation};
+use crate::transfer::{Call, Idempotency, Operation};
 
 /// Options of [`upload_preview_file`].
 pub const UPLOAD_PREVIEW_OPTIONS: &[&str] = &["normalize_movie", "no_job"];
@@ -74,7 +75,50 @@ pub async fn upload_preview_file(
 ) -> Result<String> {
     let id = check_id("preview_file_id", preview_file_id)?;
     let route = preview_upload_route(id, options)?;
-    upload(client, call, &route, &[file.to_path_buf()], &[]).await
+    let preview = upload_preview_bytes(client, call, id, &route, file).await?;
+    Ok(preview.to_string())
+}
+
+/// The bytes of a preview file, retried after any failure worth another
+/// attempt. Zou refuses a second upload to one preview file (400), so
+/// before sending again the record is read: if it already holds a file
+/// (the answer of an earlier attempt was lost), that record is the answer.
+async fn upload_preview_bytes(
+    client: &Client,
+    call: &mut Call<'_>,
+    preview_id: &str,
+    route: &str,
+    file: &Path,
+) -> Result<Value> {
+    let record_route = format!("data/preview-files/{preview_id}");
+    retrying(call, Idempotency::Repeatable, async |call| {
+        if call.attempt() > 1 {
+            let record = crate::transfer::json::request(
+                call,
+                client,
+                Method::GET,
+                &record_route,
+                None,
+                Idempotency::Once,
+            )
+            .await?;
+            if stored_preview(&record) {
+                return Ok(record);
+            }
+        }
+        let parts = [Part::file("file", file)];
+        let answer = send_parts(client, call, route, &parts, Idempotency::Once).await?;
+        json_answer(route, &answer)
+    })
+    .await
+}
+
+/// True when a preview record already holds an uploaded file.
+fn stored_preview(record: &Value) -> bool {
+    record.get("file_size").and_then(Value::as_u64).unwrap_or(0) > 0
+        || record
+            .get("original_name")
+            .is_some_and(|name| !name.is_null())
 }
 
 /// The multipart fields of a comment, in gazu's order. `for_client` is sent
@@ -146,7 +190,7 @@ async fn post_comment(
     }
     let mut parts = comment_fields(task_status_id, options)?;
     parts.extend(numbered_file_parts(attachments));
-    let answer = send_parts(client, call, &route, &parts).await?;
+    let answer = send_parts(client, call, &route, &parts, Idempotency::CreatesRecord).await?;
     json_answer(&route, &answer)
 }
 
@@ -206,6 +250,7 @@ pub async fn add_attachment_files_to_comment(
         &format!("actions/tasks/{task_id}/comments/{comment_id}/add-attachment"),
         attachments,
         &[],
+        Idempotency::CreatesRecord,
     )
     .await
 }
@@ -302,7 +347,7 @@ pub async fn batch_comments(
         name: "comments".into(),
         json: Value::Array(batch.comments.into_iter().map(Value::Object).collect()).to_string(),
     });
-    send_parts(client, call, &route, &parts).await
+    send_parts(client, call, &route, &parts, Idempotency::CreatesRecord).await
 }
 
 /// POST `actions/projects/{id}/tasks/comment-many`. Zou 1.0.97 takes a JSON
@@ -372,8 +417,9 @@ pub async fn create_multiple_comments(
             let comment_id = super::field(comment, "id", &route)?.to_string();
             if !attachments.is_empty() {
                 let add = format!("actions/tasks/{task_id}/comments/{comment_id}/add-attachment");
+                let parts = numbered_file_parts(attachments);
                 let answer =
-                    send_parts(client, call, &add, &numbered_file_parts(attachments)).await?;
+                    send_parts(client, call, &add, &parts, Idempotency::CreatesRecord).await?;
                 comment["attachment_files"] = json_answer(&add, &answer)?;
             }
             let mut preview_files = Vec::new();
@@ -446,8 +492,7 @@ async fn add_preview_steps(
     let preview = json(client, call, Method::POST, &route, Some(&body)).await?;
     let preview_id = super::field(&preview, "id", &route)?;
     let upload = preview_upload_route(preview_id, options)?;
-    let answer = send_parts(client, call, &upload, &[Part::file("file", file)]).await?;
-    json_answer(&upload, &answer)
+    upload_preview_bytes(client, call, preview_id, &upload, file).await
 }
 
 /// gazu's `add_preview`: create_preview, then upload_preview_file, with one

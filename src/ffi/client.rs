@@ -197,6 +197,46 @@ pub unsafe extern "C" fn kitsu_client_set_processing_timeout(
     })
 }
 
+/// Sets how this client's calls try again (each call's options may set
+/// their own): `max_attempts` in a row without progress (1 turns retries
+/// off; default 5), the backoff before the second attempt
+/// `initial_delay_ms` (default 500, doubling for each further one, with
+/// full jitter), and the longest wait `max_delay_ms` (default 30000; a
+/// server's Retry-After is honoured up to it). 0 for a value keeps the
+/// current one. What is retried: connect errors, broken connections,
+/// stalls, cut bodies, HTTP 408, 429, 500, 502, 503, 504; each entry
+/// point's header documentation says when a request that creates
+/// something is sent again (only when the server surely did not act).
+#[no_mangle]
+pub unsafe extern "C" fn kitsu_client_set_retry_policy(
+    client: *const kitsu_client,
+    max_attempts: u32,
+    initial_delay_ms: u32,
+    max_delay_ms: u32,
+) -> kitsu_result {
+    boundary(|| {
+        let client = arg!(client client);
+        let change = super::retry_override(max_attempts, initial_delay_ms, max_delay_ms);
+        client.update_config(|config| config.retry = change.over(config.retry))?;
+        Ok(())
+    })
+}
+
+/// The largest answer held in memory (a JSON answer, kitsu_client_get_bytes()),
+/// in bytes; a larger one fails with `KITSU_RESULT_ANSWER_TOO_LARGE` without
+/// taking the memory. Default 256 MiB; at least 1.
+#[no_mangle]
+pub unsafe extern "C" fn kitsu_client_set_max_memory_answer(
+    client: *const kitsu_client,
+    bytes: u64,
+) -> kitsu_result {
+    boundary(|| {
+        let client = arg!(client client);
+        client.update_config(|config| config.max_memory_answer = bytes)?;
+        Ok(())
+    })
+}
+
 /// Downloads `path` (relative to the host, as gazu's routes: `"pictures/thumbnails/persons/<id>.png"`)
 /// to `target_path`. The body streams to a temporary file beside the
 /// target, renamed onto it only once the whole body arrived and matched

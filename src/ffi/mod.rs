@@ -115,10 +115,16 @@ pub enum kitsu_result {
     UploadFailed = 3602,
     /// The server's answer is not what the route promises (not JSON, not UTF-8).
     InvalidResponse = 3603,
+    /// An answer held in memory (JSON, kitsu_client_get_bytes()) is larger
+    /// than the cap of kitsu_client_set_max_memory_answer().
+    AnswerTooLarge = 3604,
     /// Local I/O error (permissions, disk full...).
     Io = 4000,
     /// A local file or folder does not exist.
     FileNotFound = 4001,
+    /// A download target (or what a symlink there points to) is a device,
+    /// FIFO or socket: refused before any request.
+    NotARegularFile = 4002,
     /// A callback (progress or event) returned non-zero; nothing was left behind.
     AbortedByCallback = 5000,
     /// The call's ::kitsu_cancel_token was cancelled; nothing was left behind.
@@ -168,8 +174,10 @@ impl kitsu_result {
         kitsu_result::ProcessingTimeout,
         kitsu_result::UploadFailed,
         kitsu_result::InvalidResponse,
+        kitsu_result::AnswerTooLarge,
         kitsu_result::Io,
         kitsu_result::FileNotFound,
+        kitsu_result::NotARegularFile,
         kitsu_result::AbortedByCallback,
         kitsu_result::Cancelled,
         kitsu_result::Panic,
@@ -213,8 +221,13 @@ impl kitsu_result {
             ),
             UploadFailed => (c"the server refused the upload", None),
             InvalidResponse => (c"invalid response from the server", None),
+            AnswerTooLarge => (
+                c"the answer is larger than the cap on answers held in memory",
+                None,
+            ),
             Io => (c"local I/O error", None),
             FileNotFound => (c"file not found", None),
+            NotARegularFile => (c"the target is a device, FIFO or socket", None),
             AbortedByCallback => (c"aborted by a callback", None),
             Cancelled => (c"cancelled through the cancel token", None),
             Panic => (c"internal error (panic caught)", None),
@@ -246,10 +259,10 @@ impl kitsu_result {
 /// The one mapping from core errors to result codes.
 pub(crate) fn result_of(error: &Error) -> kitsu_result {
     use kitsu_result as R;
-    match error {
+    match error.root() {
         Error::InvalidParameter(_) => R::InvalidParameter,
         Error::ReentrantCall => R::ReentrantCall,
-        Error::Network { .. } => R::Network,
+        Error::Network { .. } | Error::Connect { .. } => R::Network,
         Error::ConnectTimeout { .. } => R::ConnectTimeout,
         Error::Stalled { .. } => R::Stalled,
         Error::Tls { .. } => R::Tls,
@@ -259,11 +272,14 @@ pub(crate) fn result_of(error: &Error) -> kitsu_result {
         Error::ProcessingTimeout { .. } => R::ProcessingTimeout,
         Error::UploadFailed { .. } => R::UploadFailed,
         Error::InvalidResponse { .. } => R::InvalidResponse,
+        Error::AnswerTooLarge { .. } => R::AnswerTooLarge,
+        Error::NotARegularFile { .. } => R::NotARegularFile,
         Error::FileNotFound { .. } => R::FileNotFound,
         Error::Io { .. } => R::Io,
         Error::AbortedByCallback => R::AbortedByCallback,
         Error::Cancelled => R::Cancelled,
         Error::Panic(_) => R::Panic,
+        Error::Retried { .. } => unreachable!("root() is never Retried"),
     }
 }
 
@@ -284,6 +300,8 @@ struct LastError {
     code: kitsu_result,
     http_status: i32,
     message: String,
+    attempts: u32,
+    retry_after: Option<u64>,
 }
 
 thread_local! {
@@ -291,21 +309,27 @@ thread_local! {
 }
 
 fn record(failure: Failure) -> kitsu_result {
-    let (code, http_status, message) = match failure {
+    let (code, http_status, message, attempts, retry_after) = match failure {
         Failure::Core(error) => (
             result_of(&error),
             error.http_status().map(i32::from).unwrap_or(0),
             error.to_string(),
+            error.attempts(),
+            error.retry_after(),
         ),
         Failure::Null(name) => (
             kitsu_result::NullParameter,
             0,
             format!("argument `{name}` must not be NULL"),
+            0,
+            None,
         ),
         Failure::Utf8(name) => (
             kitsu_result::InvalidUtf8,
             0,
             format!("argument `{name}` is not valid UTF-8"),
+            0,
+            None,
         ),
     };
     LAST_ERROR.with(|last| {
@@ -313,6 +337,8 @@ fn record(failure: Failure) -> kitsu_result {
             code,
             http_status,
             message,
+            attempts,
+            retry_after,
         })
     });
     code
@@ -506,6 +532,18 @@ pub struct kitsu_transfer_options {
     pub on_event: kitsu_event_cb,
     /// Handed to `on_event`, never dereferenced by libkitsu.
     pub event_user_data: *mut c_void,
+    /// Attempts in a row without progress for this call (1: no retry); 0:
+    /// the client's (kitsu_client_set_retry_policy(), default 5).
+    pub max_attempts: u32,
+    /// The backoff before the second attempt, doubling after; 0: the client's (500 ms).
+    pub initial_delay_ms: u32,
+    /// The longest wait, the server's Retry-After included; 0: the client's (30 s).
+    pub max_delay_ms: u32,
+    /// Non-zero: a failed or cancelled download keeps its bytes beside the
+    /// target (`.<name>.kitsu-partial` and a small `.json` sidecar) and the
+    /// next call with `resume` for the same route and target continues from
+    /// them. 0 (the default): nothing is ever left behind.
+    pub resume: c_int,
 }
 
 /// A C progress callback with its user data, as the core calls it.
@@ -518,6 +556,8 @@ pub(crate) struct CallbackSet {
     progress: Option<BoxedProgress>,
     on_event: Option<BoxedEvent>,
     cancel: Option<CancelToken>,
+    retry: crate::transfer::RetryOverride,
+    resume: bool,
 }
 
 impl CallbackSet {
@@ -533,6 +573,8 @@ impl CallbackSet {
                 .as_deref_mut()
                 .map(|f| f as &mut crate::transfer::EventFn),
             cancel: self.cancel.clone(),
+            retry: self.retry,
+            resume: self.resume,
         }
     }
 }
@@ -562,6 +604,8 @@ pub(crate) unsafe fn transfer_arg(
         }),
         on_event: None,
         cancel: None,
+        retry: crate::transfer::RetryOverride::default(),
+        resume: false,
     };
     if options.is_null() {
         return Ok(set);
@@ -601,6 +645,29 @@ pub(crate) unsafe fn transfer_arg(
     ) {
         event_user_data = std::ptr::addr_of!((*options).event_user_data).read_unaligned();
     }
+    let read_u32 = |offset: usize, field: *const u32| {
+        if holds(struct_size, offset, size_of::<u32>()) {
+            field.read_unaligned()
+        } else {
+            0
+        }
+    };
+    let max_attempts = read_u32(
+        offset_of!(O, max_attempts),
+        std::ptr::addr_of!((*options).max_attempts),
+    );
+    let initial_delay = read_u32(
+        offset_of!(O, initial_delay_ms),
+        std::ptr::addr_of!((*options).initial_delay_ms),
+    );
+    let max_delay = read_u32(
+        offset_of!(O, max_delay_ms),
+        std::ptr::addr_of!((*options).max_delay_ms),
+    );
+    set.retry = retry_override(max_attempts, initial_delay, max_delay);
+    if holds(struct_size, offset_of!(O, resume), size_of::<c_int>()) {
+        set.resume = std::ptr::addr_of!((*options).resume).read_unaligned() != 0;
+    }
     set.on_event = on_event.map(|f| {
         Box::new(move |event: &Event<'_>| {
             let key = c_text(event.key);
@@ -634,6 +701,20 @@ pub(crate) unsafe fn transfer_arg(
         }) as BoxedEvent
     });
     Ok(set)
+}
+
+/// A call's own retry settings from its options' fields (0: the client's).
+pub(crate) fn retry_override(
+    max_attempts: u32,
+    initial_delay_ms: u32,
+    max_delay_ms: u32,
+) -> crate::transfer::RetryOverride {
+    let ms = |value: u32| (value > 0).then(|| std::time::Duration::from_millis(u64::from(value)));
+    crate::transfer::RetryOverride {
+        max_attempts: (max_attempts > 0).then_some(max_attempts),
+        initial_delay: ms(initial_delay_ms),
+        max_delay: ms(max_delay_ms),
+    }
 }
 
 /// Text for C; an inner NUL (impossible in routes and paths from C) cuts it.
@@ -760,6 +841,27 @@ pub extern "C" fn kitsu_last_error_code() -> kitsu_result {
 #[no_mangle]
 pub extern "C" fn kitsu_last_error_http_status() -> i32 {
     LAST_ERROR.with(|last| last.borrow().as_ref().map(|e| e.http_status).unwrap_or(0))
+}
+
+/// How many attempts the call behind the calling thread's last error made
+/// (1 when it did not retry; 0 when no request was made or there is no error).
+#[no_mangle]
+pub extern "C" fn kitsu_last_error_attempts() -> u32 {
+    LAST_ERROR.with(|last| last.borrow().as_ref().map(|e| e.attempts).unwrap_or(0))
+}
+
+/// The server's `Retry-After` in the last answer behind the calling
+/// thread's last error, in seconds (an HTTP date is converted), or -1 when
+/// it sent none.
+#[no_mangle]
+pub extern "C" fn kitsu_last_error_retry_after() -> i64 {
+    LAST_ERROR.with(|last| {
+        last.borrow()
+            .as_ref()
+            .and_then(|e| e.retry_after)
+            .map(|secs| i64::try_from(secs).unwrap_or(i64::MAX))
+            .unwrap_or(-1)
+    })
 }
 
 /// Forgets the calling thread's last error.

@@ -21,6 +21,7 @@ use super::cancel::CancelToken;
 use super::event::{Event, EventFn, Operation, Phase};
 use super::progress::{Progress, ProgressFn, HEARTBEAT, MIN_INTERVAL};
 use crate::client::Client;
+use crate::client::{RetryOverride, RetryPolicy};
 use crate::error::{Error, Result};
 use crate::reentry::run_callback;
 
@@ -37,6 +38,12 @@ pub struct TransferOptions<'a> {
     pub on_event: Option<&'a mut EventFn<'a>>,
     /// Cancels the call from any thread.
     pub cancel: Option<CancelToken>,
+    /// This call's retry settings over the client's.
+    pub retry: RetryOverride,
+    /// Keep a failed or cancelled download's bytes beside the target and
+    /// continue from them in the next call with `resume` for the same route
+    /// and target. Off: nothing is ever left behind.
+    pub resume: bool,
 }
 
 impl<'a> TransferOptions<'a> {
@@ -80,10 +87,11 @@ impl Meter {
     }
 }
 
-/// Why a call is in [`Phase::Waiting`], for the event's message.
-#[derive(Clone, Copy, Debug)]
+/// Why a call waits, for the event's message.
+#[derive(Clone, Debug)]
 enum WaitReason {
     Processing { retry_after: Option<u64> },
+    Retry { reason: String, max_attempts: u32 },
 }
 
 /// The context of one library call. See the module documentation.
@@ -92,6 +100,8 @@ pub struct Call<'a> {
     on_event: Option<&'a mut EventFn<'a>>,
     cancel: Option<CancelToken>,
     stall: Duration,
+    retry: RetryPolicy,
+    resume: bool,
 
     operation: Operation,
     phase: Phase,
@@ -124,6 +134,8 @@ impl<'a> Call<'a> {
             on_event: options.on_event,
             cancel: options.cancel,
             stall: client.config().stall_timeout,
+            retry: options.retry.over(client.config().retry),
+            resume: options.resume,
             operation: Operation::Download,
             phase: Phase::Connecting,
             phase_since: now,
@@ -148,6 +160,50 @@ impl<'a> Call<'a> {
             Some(token) if token.is_cancelled() => Err(Error::Cancelled),
             _ => Ok(()),
         }
+    }
+
+    pub(crate) fn retry_policy(&self) -> RetryPolicy {
+        self.retry
+    }
+
+    pub(crate) fn resume_requested(&self) -> bool {
+        self.resume
+    }
+
+    pub(crate) fn set_attempt(&mut self, attempt: u32) {
+        self.attempt = attempt;
+    }
+
+    pub(crate) fn attempt(&self) -> u32 {
+        self.attempt
+    }
+
+    /// The call's count of bytes moved so far: it never decreases, and a
+    /// retry that sends again from the start does not raise it until it has
+    /// passed what an earlier attempt moved.
+    pub(crate) fn bytes_moved(&self) -> u64 {
+        self.progress.latest()
+    }
+
+    /// Waits `duration` before attempt `next` (of at most `max_attempts` in a
+    /// row) in [`Phase::Retrying`], with `reason` in the event's message.
+    pub(crate) async fn wait_retry(
+        &mut self,
+        duration: Duration,
+        reason: &str,
+        next: u32,
+        max_attempts: u32,
+    ) -> Result<()> {
+        self.deadline = Some(duration);
+        self.wait_reason = Some(WaitReason::Retry {
+            reason: reason.to_string(),
+            max_attempts,
+        });
+        self.attempt = next;
+        self.enter(Phase::Retrying)?;
+        self.poll_watched(tokio::time::sleep(duration), false)
+            .await
+            .map(|_| ())
     }
 
     /// Declares what the whole call moves, when known before the first
@@ -240,12 +296,11 @@ impl<'a> Call<'a> {
         limit: Duration,
         retry_after: Option<u64>,
     ) -> Result<()> {
+        self.wait_reason = Some(WaitReason::Processing { retry_after });
         if self.phase != Phase::Waiting {
             self.deadline = Some(limit);
-            self.wait_reason = Some(WaitReason::Processing { retry_after });
             self.enter(Phase::Waiting)?;
         }
-        self.wait_reason = Some(WaitReason::Processing { retry_after });
         self.poll_watched(tokio::time::sleep(duration), false)
             .await
             .map(|_| ())
@@ -327,7 +382,7 @@ impl<'a> Call<'a> {
 
     fn message(&self) -> String {
         let elapsed = self.phase_since.elapsed().as_secs();
-        match (self.phase, self.wait_reason) {
+        match (self.phase, &self.wait_reason) {
             (Phase::Waiting, Some(WaitReason::Processing { retry_after })) => {
                 let limit = self.deadline.map(|d| d.as_secs()).unwrap_or(0);
                 let asked = match retry_after {
@@ -336,7 +391,7 @@ impl<'a> Call<'a> {
                 };
                 format!("the server is processing the file (202{asked}): {elapsed} s of {limit} s")
             }
-            (Phase::Waiting, None) => format!("waiting for the server: {elapsed} s"),
+            (Phase::Waiting, _) => format!("waiting for the server: {elapsed} s"),
             (Phase::Connecting, _) => format!("waiting for the server's answer: {elapsed} s"),
             (Phase::Transferring, _) => {
                 let verb = match self.operation {
@@ -354,6 +409,19 @@ impl<'a> Call<'a> {
                         None => verb.to_string(),
                     }
                 }
+            }
+            (
+                Phase::Retrying,
+                Some(WaitReason::Retry {
+                    reason,
+                    max_attempts,
+                }),
+            ) => {
+                let wait = self.deadline.unwrap_or_default().as_secs_f64();
+                format!(
+                    "{reason}; attempt {} of {max_attempts} in {wait:.1} s",
+                    self.attempt
+                )
             }
             (Phase::Retrying, _) => format!("retrying: {elapsed} s"),
             (Phase::Done, _) => "done".to_string(),

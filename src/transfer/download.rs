@@ -1,17 +1,28 @@
-//! Streaming downloads. The body goes to a [`Sink`]: a temporary file in the
-//! destination folder renamed onto the target only once the whole body
-//! arrived (and matched Content-Length), or memory. Error bodies never reach
-//! a sink. A 202 (the server still preparing the file) is waited out first.
+//! Streaming downloads. The body goes to a [`Sink`]: a file beside the
+//! target renamed onto it only once the whole body arrived (and matched its
+//! length), or memory. Error bodies never reach a sink. A 202 (the server
+//! still preparing the file) is waited out; a body cut short is continued
+//! with `Range` (checked by `If-Range` and `Content-Range`) on the next
+//! attempt, and, with `resume`, on the next call.
+//!
+//! What sits at the target is checked before any request: a device, FIFO
+//! or socket is refused; a symlink is written through to the regular file
+//! it points to (replaced atomically in that file's folder); a file already
+//! there keeps its mode, and a new one gets `0666 & ~umask`.
 
-use std::io::Write;
+use std::fs::{File, OpenOptions};
+use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use reqwest::header::{ACCEPT, ACCEPT_ENCODING};
+use reqwest::header::{
+    ACCEPT, ACCEPT_ENCODING, CONTENT_RANGE, ETAG, IF_RANGE, LAST_MODIFIED, RANGE,
+};
 use reqwest::{Method, StatusCode};
 use tempfile::NamedTempFile;
 
 use super::call::{Call, Meter};
+use super::retry::{retrying, Idempotency};
 use crate::client::{check_status, retry_after_secs, Auth, Client};
 use crate::error::{Error, Result};
 
@@ -19,72 +30,160 @@ use crate::error::{Error, Result};
 const DEFAULT_RETRY_AFTER: u64 = 5;
 /// Memory sinks do not trust a Content-Length beyond this for pre-allocation.
 const MAX_PREALLOCATION: u64 = 64 * 1024 * 1024;
+/// The longest file name most file systems take, in bytes.
+const NAME_MAX: usize = 255;
+/// Symlinks followed at most, as the kernel's own limit.
+const MAX_LINKS: usize = 40;
+
+/// What identifies the file being fetched across attempts and calls: a
+/// strong ETag (or Last-Modified) for `If-Range`, and its full length.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Entity {
+    pub validator: Option<String>,
+    pub total: Option<u64>,
+}
 
 /// Where a download's body goes.
 pub(crate) trait Sink {
-    /// Called once, after a success status and before the first byte.
-    fn begin(&mut self, total: u64) -> Result<()>;
     fn write(&mut self, chunk: &[u8]) -> Result<()>;
+    /// Bytes held so far (what a ranged request continues from).
+    fn written(&self) -> u64;
+    /// Drops what was written: the next bytes start the file again.
+    fn restart(&mut self) -> Result<()>;
+    /// The answer's headers came: its length (0 unknown) and identity.
+    fn begin(&mut self, _total: u64, _entity: &Entity) -> Result<()> {
+        Ok(())
+    }
     /// Everything is written; make it durable (not yet visible).
-    fn finish(&mut self) -> Result<()>;
+    fn finish(&mut self) -> Result<()> {
+        Ok(())
+    }
     /// The local file written, if any (for events).
     fn file(&self) -> Option<PathBuf> {
         None
     }
+    /// What an earlier call left to continue from (resume), if anything.
+    fn resumed_entity(&self) -> Option<Entity> {
+        None
+    }
 }
 
-/// Writes to `.<name>.<random>.part` beside the target; `commit` renames it
-/// onto the target. Dropped without commit, the temporary file is removed
-/// and the target is left as it was.
+/// How a [`FileSink`] holds the bytes until they are complete.
+enum Storage {
+    /// `.<name>.<random>.part`, removed when dropped: nothing is left behind.
+    Temporary(NamedTempFile),
+    /// `.<name>.kitsu-partial` and its sidecar, kept when the call fails so
+    /// that the next call with `resume` continues from them.
+    Partial {
+        file: File,
+        path: PathBuf,
+        sidecar: PathBuf,
+        route: String,
+    },
+}
+
+/// The sidecar of a partial download.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Sidecar {
+    route: String,
+    #[serde(flatten)]
+    entity: Entity,
+}
+
+/// Writes beside the target; [`FileSink::commit`] renames the complete file
+/// onto it. Dropped without commit, a temporary file is removed (a partial
+/// one is kept for `resume`) and the target is left as it was.
 pub(crate) struct FileSink {
+    /// The path as given (for events).
     target: PathBuf,
-    /// Written chunk by chunk as hyper hands them over (tens to hundreds of
-    /// KiB): a BufWriter in between would only add a copy of every byte.
-    temp: Option<NamedTempFile>,
+    /// Where the file lands: the target, or the regular file a symlink there points to.
+    destination: PathBuf,
+    /// Taken by `commit`.
+    storage: Option<Storage>,
+    written: u64,
+    /// The mode of a file already at the destination, kept when it is replaced.
+    mode: Option<u32>,
+    resumed: Option<Entity>,
 }
 
 impl FileSink {
-    pub fn new(target: &Path) -> Result<FileSink> {
-        if target.file_name().is_none() || target.is_dir() {
-            return Err(Error::InvalidParameter(format!(
-                "{} is not a file path (a folder, or no file name)",
-                target.display()
-            )));
-        }
-        let sink = FileSink {
-            target: target.to_path_buf(),
-            temp: None,
-        };
-        // Checked before any request, so a typo costs no transfer.
-        let folder = sink.folder();
+    /// Checks the target and creates the file the body goes to, before any
+    /// request: a typo, a missing or read-only folder, or a device at the
+    /// target costs no transfer. `resume_route`: keep a partial file for
+    /// this route (see [`Storage::Partial`]).
+    pub fn new(target: &Path, resume_route: Option<&str>) -> Result<FileSink> {
+        let destination = resolve_destination(target)?;
+        let folder = folder_of(&destination);
         if !folder.is_dir() {
             return Err(Error::FileNotFound { path: folder });
         }
-        Ok(sink)
+        let mode = existing_mode(&destination)?;
+        let name = destination
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let (storage, written, resumed) = match resume_route {
+            None => {
+                let temp = temporary_file(&folder, &name)?;
+                (Storage::Temporary(temp), 0, None)
+            }
+            Some(route) => open_partial(&folder, &name, route)?,
+        };
+        Ok(FileSink {
+            target: target.to_path_buf(),
+            destination,
+            storage: Some(storage),
+            written,
+            mode,
+            resumed,
+        })
     }
 
-    fn folder(&self) -> PathBuf {
-        match self.target.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
-            _ => PathBuf::from("."),
+    fn file_mut(&mut self) -> Result<&mut File> {
+        match &mut self.storage {
+            Some(Storage::Temporary(temp)) => Ok(temp.as_file_mut()),
+            Some(Storage::Partial { file, .. }) => Ok(file),
+            None => Err(Error::InvalidParameter(
+                "the download was already committed".into(),
+            )),
         }
     }
 
-    /// Renames the finished temporary file onto the target.
+    /// Renames the complete file onto the destination.
     pub fn commit(mut self) -> Result<()> {
-        let temp = match self.temp.take() {
-            Some(temp) => temp,
-            // begin() was never called: cannot happen after a successful fetch.
-            None => {
-                return Err(Error::InvalidResponse {
-                    path: self.target.display().to_string(),
-                    message: "no body was received".into(),
-                })
+        use std::os::unix::fs::PermissionsExt;
+        if let Some(mode) = self.mode {
+            let permissions = std::fs::Permissions::from_mode(mode);
+            let destination = self.destination.clone();
+            self.file_mut()?
+                .set_permissions(permissions)
+                .map_err(|e| Error::io(&destination, e))?;
+        }
+        let destination = self.destination.clone();
+        match self.storage.take() {
+            None => {}
+            Some(Storage::Temporary(temp)) => {
+                temp.persist(&destination)
+                    .map_err(|e| Error::io(&destination, e.error))?;
             }
-        };
-        temp.persist(&self.target)
-            .map_err(|e| Error::io(&self.target, e.error))?;
+            Some(Storage::Partial { path, sidecar, .. }) => {
+                std::fs::rename(&path, &destination).map_err(|e| Error::io(&destination, e))?;
+                let _ = std::fs::remove_file(sidecar);
+            }
+        }
         Ok(())
+    }
+}
+
+impl Drop for FileSink {
+    fn drop(&mut self) {
+        // A partial file with nothing in it is no help to the next call.
+        if let Some(Storage::Partial { path, sidecar, .. }) = &self.storage {
+            if self.written == 0 {
+                let _ = std::fs::remove_file(path);
+                let _ = std::fs::remove_file(sidecar);
+            }
+        }
     }
 }
 
@@ -93,68 +192,262 @@ impl Sink for FileSink {
         Some(self.target.clone())
     }
 
-    fn begin(&mut self, _total: u64) -> Result<()> {
-        let folder = self.folder();
-        let prefix = format!(
-            ".{}.",
-            self.target
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default()
-        );
-        let temp = tempfile::Builder::new()
-            .prefix(&prefix)
-            .suffix(".part")
-            .tempfile_in(&folder)
-            .map_err(|e| Error::io(&folder, e))?;
-        self.temp = Some(temp);
+    fn write(&mut self, chunk: &[u8]) -> Result<()> {
+        // Written chunk by chunk as hyper hands them over (tens to hundreds
+        // of KiB): a BufWriter in between would only add a copy of every byte.
+        let destination = self.destination.clone();
+        self.file_mut()?
+            .write_all(chunk)
+            .map_err(|e| Error::io(&destination, e))?;
+        self.written += chunk.len() as u64;
         Ok(())
     }
 
-    fn write(&mut self, chunk: &[u8]) -> Result<()> {
-        match self.temp.as_mut() {
-            Some(temp) => temp
-                .as_file_mut()
-                .write_all(chunk)
-                .map_err(|e| Error::io(&self.target, e)),
-            None => Ok(()),
+    fn written(&self) -> u64 {
+        self.written
+    }
+
+    fn restart(&mut self) -> Result<()> {
+        let destination = self.destination.clone();
+        let file = self.file_mut()?;
+        file.set_len(0)
+            .and_then(|_| file.seek(SeekFrom::Start(0)).map(|_| ()))
+            .map_err(|e| Error::io(&destination, e))?;
+        self.written = 0;
+        Ok(())
+    }
+
+    fn begin(&mut self, _total: u64, entity: &Entity) -> Result<()> {
+        if let Some(Storage::Partial { sidecar, route, .. }) = &self.storage {
+            let record = Sidecar {
+                route: route.clone(),
+                entity: entity.clone(),
+            };
+            let text = serde_json::to_vec(&record).map_err(|e| Error::Io {
+                path: sidecar.clone(),
+                source: std::io::Error::other(e),
+            })?;
+            std::fs::write(sidecar, text).map_err(|e| Error::io(sidecar, e))?;
         }
+        Ok(())
     }
 
     fn finish(&mut self) -> Result<()> {
-        if let Some(temp) = self.temp.as_mut() {
-            temp.as_file()
-                .sync_all()
-                .map_err(|e| Error::io(&self.target, e))?;
-        }
-        Ok(())
+        let destination = self.destination.clone();
+        self.file_mut()?
+            .sync_all()
+            .map_err(|e| Error::io(&destination, e))
+    }
+
+    fn resumed_entity(&self) -> Option<Entity> {
+        self.resumed.clone()
     }
 }
 
-/// Collects the body in memory.
-#[derive(Default)]
+fn folder_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// The path the file lands on: `target`, or the file a symlink there points
+/// to (followed link by link). A folder, a device, a FIFO or a socket is refused.
+fn resolve_destination(target: &Path) -> Result<PathBuf> {
+    use std::os::unix::fs::FileTypeExt;
+    if target.file_name().is_none() {
+        return Err(Error::InvalidParameter(format!(
+            "{} is not a file path (no file name)",
+            target.display()
+        )));
+    }
+    let mut path = target.to_path_buf();
+    for _ in 0..MAX_LINKS {
+        let metadata = match std::fs::symlink_metadata(&path) {
+            Ok(metadata) => metadata,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(path),
+            Err(e) => return Err(Error::io(&path, e)),
+        };
+        let kind = metadata.file_type();
+        if kind.is_symlink() {
+            let link = std::fs::read_link(&path).map_err(|e| Error::io(&path, e))?;
+            path = folder_of(&path).join(link);
+            continue;
+        }
+        if kind.is_dir() {
+            return Err(Error::InvalidParameter(format!(
+                "{} is a folder, not a file path",
+                path.display()
+            )));
+        }
+        let special = if kind.is_char_device() {
+            Some("a character device")
+        } else if kind.is_block_device() {
+            Some("a block device")
+        } else if kind.is_fifo() {
+            Some("a FIFO")
+        } else if kind.is_socket() {
+            Some("a socket")
+        } else {
+            None
+        };
+        return match special {
+            Some(kind) => Err(Error::NotARegularFile { path, kind }),
+            None => Ok(path),
+        };
+    }
+    Err(Error::InvalidParameter(format!(
+        "{}: too many levels of symbolic links",
+        target.display()
+    )))
+}
+
+/// The permission bits of a regular file at `path`, if there is one.
+fn existing_mode(path: &Path) -> Result<Option<u32>> {
+    use std::os::unix::fs::PermissionsExt;
+    match std::fs::metadata(path) {
+        Ok(metadata) => Ok(Some(metadata.permissions().mode() & 0o7777)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(path, e)),
+    }
+}
+
+/// `.<name>.<random>.part` in `folder` (a shorter name when that one would
+/// pass the file-name limit), created `0666 & ~umask` as curl and gazu do.
+fn temporary_file(folder: &Path, name: &str) -> Result<NamedTempFile> {
+    use std::os::unix::fs::PermissionsExt;
+    // tempfile adds 6 random characters between prefix and suffix.
+    let prefix = if name.len() + ".".len() * 2 + 6 + ".part".len() <= NAME_MAX {
+        format!(".{name}.")
+    } else {
+        ".kitsu.".to_string()
+    };
+    tempfile::Builder::new()
+        .prefix(&prefix)
+        .suffix(".part")
+        .permissions(std::fs::Permissions::from_mode(0o666))
+        .tempfile_in(folder)
+        .map_err(|e| Error::io(folder, e))
+}
+
+/// The partial file and sidecar of `name` in `folder`, continued when the
+/// sidecar names the same route, otherwise started afresh.
+fn open_partial(folder: &Path, name: &str, route: &str) -> Result<(Storage, u64, Option<Entity>)> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let base = if name.len() + ".".len() + ".kitsu-partial.json".len() <= NAME_MAX {
+        format!(".{name}.kitsu-partial")
+    } else {
+        format!(".kitsu-{:016x}.kitsu-partial", fnv1a(name.as_bytes()))
+    };
+    let path = folder.join(&base);
+    let sidecar = folder.join(format!("{base}.json"));
+    let previous = std::fs::read(&sidecar)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<Sidecar>(&bytes).ok())
+        .filter(|record| record.route == route);
+    let length = std::fs::metadata(&path).map(|m| m.len()).ok();
+    if let (Some(record), Some(length)) = (previous, length) {
+        if length > 0 {
+            let file = OpenOptions::new()
+                .append(true)
+                .open(&path)
+                .map_err(|e| Error::io(&path, e))?;
+            let storage = Storage::Partial {
+                file,
+                path,
+                sidecar,
+                route: route.to_string(),
+            };
+            return Ok((storage, length, Some(record.entity)));
+        }
+    }
+    // Anything else there is stale: start again.
+    let _ = std::fs::remove_file(&sidecar);
+    let file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o666)
+        .open(&path)
+        .map_err(|e| Error::io(&path, e))?;
+    let storage = Storage::Partial {
+        file,
+        path,
+        sidecar,
+        route: route.to_string(),
+    };
+    Ok((storage, 0, None))
+}
+
+/// A stable short name for a long one.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// Collects the body in memory, up to `cap` bytes.
 pub(crate) struct MemorySink {
     pub data: Vec<u8>,
+    cap: u64,
+    path: String,
+}
+
+impl MemorySink {
+    pub fn new(path: &str, cap: u64) -> MemorySink {
+        MemorySink {
+            data: Vec::new(),
+            cap,
+            path: path.to_string(),
+        }
+    }
+
+    fn too_large(&self) -> Error {
+        Error::AnswerTooLarge {
+            path: self.path.clone(),
+            cap: self.cap,
+        }
+    }
 }
 
 impl Sink for MemorySink {
-    fn begin(&mut self, total: u64) -> Result<()> {
-        self.data.reserve(total.min(MAX_PREALLOCATION) as usize);
+    fn begin(&mut self, total: u64, _entity: &Entity) -> Result<()> {
+        if total > self.cap {
+            return Err(self.too_large());
+        }
+        self.data
+            .reserve((total.min(MAX_PREALLOCATION) as usize).saturating_sub(self.data.len()));
         Ok(())
     }
     fn write(&mut self, chunk: &[u8]) -> Result<()> {
+        if self.data.len() as u64 + chunk.len() as u64 > self.cap {
+            return Err(self.too_large());
+        }
         self.data.extend_from_slice(chunk);
         Ok(())
     }
-    fn finish(&mut self) -> Result<()> {
+    fn written(&self) -> u64 {
+        self.data.len() as u64
+    }
+    fn restart(&mut self) -> Result<()> {
+        self.data.clear();
         Ok(())
     }
 }
 
-/// GETs `path` into `sink` within `call`, waiting out 202 answers (at most
-/// the client's processing timeout, honouring Retry-After). `accept` is the
-/// request's Accept header (a server may answer 202 only to some). Returns
-/// the byte count.
+/// What a download knows across its attempts.
+#[derive(Default)]
+struct Progressed {
+    entity: Entity,
+    /// When the first 202 came: the processing timeout counts from there.
+    processing_since: Option<Instant>,
+}
+
+/// GETs `path` into `sink` within `call`: 202s are waited out (up to the
+/// client's processing timeout, honouring Retry-After), failures worth
+/// another attempt are retried, and a body cut short continues with a
+/// ranged request. `accept` is the request's Accept header (a server may
+/// answer 202 only to some). Returns the byte count.
 pub(crate) async fn fetch(
     call: &mut Call<'_>,
     client: &Client,
@@ -162,17 +455,52 @@ pub(crate) async fn fetch(
     accept: &str,
     sink: &mut dyn Sink,
 ) -> Result<u64> {
+    let mut state = Progressed {
+        entity: sink.resumed_entity().unwrap_or_default(),
+        processing_since: None,
+    };
+    let received = retrying(call, Idempotency::Repeatable, async |call| {
+        fetch_once(call, client, path, accept, sink, &mut state).await
+    })
+    .await?;
+    sink.finish()?;
+    call.end_request(received, 1)?;
+    Ok(received)
+}
+
+/// One attempt: a request (ranged when bytes are already held and the
+/// length is known) and its body.
+async fn fetch_once(
+    call: &mut Call<'_>,
+    client: &Client,
+    path: &str,
+    accept: &str,
+    sink: &mut dyn Sink,
+    state: &mut Progressed,
+) -> Result<u64> {
     let config = client.config();
     let connect_secs = config.connect_timeout.as_secs();
     call.begin_request(path, sink.file().into_iter().collect(), 0)?;
-    let started = Instant::now();
+    let held = sink.written();
+    let range_from = (held > 0 && state.entity.total.is_some()).then_some(held);
+    if held > 0 && range_from.is_none() {
+        // No known length (a chunked answer): nothing to continue from.
+        sink.restart()?;
+    }
     let response = loop {
         let response = call
             .drive(client.send(Method::GET, path, Auth::Bearer, |request| {
-                Ok(request
+                // Bytes as stored: no gzip, so counts match the lengths.
+                let mut request = request
                     .header(ACCEPT, accept)
-                    // Bytes as stored: no gzip, so counts match Content-Length.
-                    .header(ACCEPT_ENCODING, "identity"))
+                    .header(ACCEPT_ENCODING, "identity");
+                if let Some(from) = range_from {
+                    request = request.header(RANGE, format!("bytes={from}-"));
+                    if let Some(validator) = &state.entity.validator {
+                        request = request.header(IF_RANGE, validator.as_str());
+                    }
+                }
+                Ok(request)
             }))
             .await??;
         if response.status() != StatusCode::ACCEPTED {
@@ -183,7 +511,10 @@ pub(crate) async fn fetch(
         let retry_after = retry_after_secs(&response);
         drop(response);
         let limit = config.processing_timeout;
-        let waited = started.elapsed();
+        let waited = state
+            .processing_since
+            .get_or_insert_with(Instant::now)
+            .elapsed();
         if waited >= limit {
             return Err(Error::ProcessingTimeout {
                 path: path.into(),
@@ -195,10 +526,44 @@ pub(crate) async fn fetch(
             .await?;
     };
 
-    let total = response.content_length().unwrap_or(0);
-    sink.begin(total)?;
+    let entity = Entity {
+        validator: validator_of(&response),
+        total: None,
+    };
+    let total = if response.status() == StatusCode::PARTIAL_CONTENT {
+        let (start, whole) = content_range(&response).ok_or_else(|| Error::InvalidResponse {
+            path: path.into(),
+            message: "a 206 answer without a usable Content-Range".into(),
+        })?;
+        if Some(start) != range_from || Some(whole) != state.entity.total {
+            // Not the continuation asked for: start the file again.
+            sink.restart()?;
+            state.entity = Entity::default();
+            return Err(Error::Network {
+                path: path.into(),
+                message: format!(
+                    "the server answered the range from {} with bytes {start}- of {whole}; starting again",
+                    range_from.unwrap_or(0)
+                ),
+            });
+        }
+        whole
+    } else {
+        // A whole body: the server ignored the range, or the file changed.
+        if sink.written() > 0 {
+            sink.restart()?;
+        }
+        let total = response.content_length();
+        state.entity = Entity {
+            validator: entity.validator,
+            total,
+        };
+        total.unwrap_or(0)
+    };
+    sink.begin(total, &state.entity)?;
     call.begin_bytes(total)?;
     let meter = call.meter();
+    meter.set(sink.written());
     let received = call
         .drive(stream_body(path, response, sink, &meter, connect_secs))
         .await??;
@@ -209,12 +574,38 @@ pub(crate) async fn fetch(
             expected: total,
         });
     }
-    sink.finish()?;
-    call.end_request(received, 1)?;
     Ok(received)
 }
 
+/// A strong ETag, else Last-Modified: what `If-Range` may carry.
+fn validator_of(response: &reqwest::Response) -> Option<String> {
+    let header = |name| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    header(ETAG)
+        .filter(|etag| !etag.starts_with("W/"))
+        .or_else(|| header(LAST_MODIFIED))
+}
+
+/// `Content-Range: bytes START-END/TOTAL` as (START, TOTAL).
+fn content_range(response: &reqwest::Response) -> Option<(u64, u64)> {
+    let text = response.headers().get(CONTENT_RANGE)?.to_str().ok()?;
+    let (range, total) = text.trim().strip_prefix("bytes ")?.split_once('/')?;
+    let (start, end) = range.split_once('-')?;
+    let (start, end, total) = (
+        start.parse::<u64>().ok()?,
+        end.parse::<u64>().ok()?,
+        total.parse::<u64>().ok()?,
+    );
+    (start <= end && end < total).then_some((start, total))
+}
+
 /// Moves the body into the sink; the driver reads the count from `meter`.
+/// Returns what the sink holds at the end.
 async fn stream_body(
     path: &str,
     mut response: reqwest::Response,
@@ -222,26 +613,25 @@ async fn stream_body(
     meter: &Meter,
     connect_secs: u64,
 ) -> Result<u64> {
-    let total = response.content_length().unwrap_or(0);
-    let mut received: u64 = 0;
+    let expected = content_range(&response)
+        .map(|(_, total)| total)
+        .or(response.content_length())
+        .unwrap_or(0);
     loop {
         match response.chunk().await {
             Ok(Some(bytes)) => {
-                received += bytes.len() as u64;
                 sink.write(&bytes)?;
-                meter.set(received);
+                meter.set(sink.written());
             }
-            Ok(None) => return Ok(received),
-            Err(e) => {
-                return Err(if total > 0 && received < total && !e.is_timeout() {
-                    Error::IncompleteBody {
-                        path: path.into(),
-                        received,
-                        expected: total,
-                    }
-                } else {
-                    Error::from_reqwest(path, e, connect_secs)
-                });
+            Ok(None) => return Ok(sink.written()),
+            Err(e) if e.is_timeout() => return Err(Error::from_reqwest(path, e, connect_secs)),
+            // The connection broke inside the body, whatever its framing.
+            Err(_) => {
+                return Err(Error::IncompleteBody {
+                    path: path.into(),
+                    received: sink.written(),
+                    expected,
+                })
             }
         }
     }
@@ -255,20 +645,21 @@ pub async fn to_file(
     accept: &str,
     target: &Path,
 ) -> Result<u64> {
-    let mut sink = FileSink::new(target)?;
+    let resume_route = call.resume_requested().then_some(path);
+    let mut sink = FileSink::new(target, resume_route)?;
     let count = fetch(call, client, path, accept, &mut sink).await?;
     sink.commit()?;
     Ok(count)
 }
 
-/// Downloads `path` into memory within `call`.
+/// Downloads `path` into memory within `call`, up to the client's cap.
 pub async fn to_memory(
     call: &mut Call<'_>,
     client: &Client,
     path: &str,
     accept: &str,
 ) -> Result<Vec<u8>> {
-    let mut sink = MemorySink::default();
+    let mut sink = MemorySink::new(path, client.config().max_memory_answer);
     fetch(call, client, path, accept, &mut sink).await?;
-    Ok(sink.data)
+    Ok(std::mem::take(&mut sink.data))
 }

@@ -6,11 +6,22 @@ use reqwest::Method;
 use serde_json::Value;
 
 use super::call::{Call, TransferOptions};
+use super::retry::{retrying, Idempotency};
 use crate::client::{check_status, Auth, Client};
 use crate::error::{Error, Result};
 
-/// Sends a JSON request (body already checked as JSON) and returns the
-/// answer's text (`null` for an empty body).
+/// How safe a JSON request is to repeat, by its method: POST may create
+/// something; GET, PUT and DELETE have the same effect when repeated.
+pub(crate) fn idempotency_of(method: &Method) -> Idempotency {
+    if *method == Method::POST {
+        Idempotency::CreatesRecord
+    } else {
+        Idempotency::Repeatable
+    }
+}
+
+/// Sends a JSON request (body already checked as JSON), retried as its
+/// method allows, and returns the answer's text (`null` for an empty body).
 pub(crate) async fn request_text(
     call: &mut Call<'_>,
     client: &Client,
@@ -19,47 +30,103 @@ pub(crate) async fn request_text(
     auth: Auth,
     body: Option<String>,
 ) -> Result<String> {
+    let idempotency = idempotency_of(&method);
+    request_text_with(call, client, method, path, auth, body, idempotency).await
+}
+
+/// As [`request_text`], with the retry rule given.
+pub(crate) async fn request_text_with(
+    call: &mut Call<'_>,
+    client: &Client,
+    method: Method,
+    path: &str,
+    auth: Auth,
+    body: Option<String>,
+    idempotency: Idempotency,
+) -> Result<String> {
+    retrying(call, idempotency, async |call| {
+        request_once(call, client, method.clone(), path, auth, body.as_deref()).await
+    })
+    .await
+}
+
+async fn request_once(
+    call: &mut Call<'_>,
+    client: &Client,
+    method: Method,
+    path: &str,
+    auth: Auth,
+    body: Option<&str>,
+) -> Result<String> {
     call.begin_request(path, Vec::new(), 0)?;
     let response = call
         .drive(client.send(method.clone(), path, auth, |request| {
-            Ok(match &body {
+            Ok(match body {
                 Some(text) => request
                     .header(CONTENT_TYPE, "application/json")
-                    .body(text.clone()),
+                    .body(text.to_string()),
                 None => request,
             })
         }))
         .await??;
     let response = call.drive(check_status(&method, path, response)).await??;
-    let connect_secs = client.config().connect_timeout.as_secs();
-    let bytes = call
-        .drive(response.bytes())
-        .await?
-        .map_err(|e| Error::from_reqwest(path, e, connect_secs))?;
+    let bytes = call.drive(read_capped(client, path, response)).await??;
     if bytes.is_empty() {
         return Ok("null".into());
     }
-    String::from_utf8(bytes.to_vec()).map_err(|_| Error::InvalidResponse {
+    String::from_utf8(bytes).map_err(|_| Error::InvalidResponse {
         path: path.into(),
         message: "the answer is not UTF-8 text".into(),
     })
 }
 
-/// A JSON request with a bearer token, decoded.
+/// A whole answer in memory, refused past the client's cap (checked
+/// against Content-Length first, then as the bytes come).
+pub(crate) async fn read_capped(
+    client: &Client,
+    path: &str,
+    mut response: reqwest::Response,
+) -> Result<Vec<u8>> {
+    let config = client.config();
+    let cap = config.max_memory_answer;
+    let too_large = || Error::AnswerTooLarge {
+        path: path.into(),
+        cap,
+    };
+    if response.content_length().is_some_and(|length| length > cap) {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::with_capacity(response.content_length().unwrap_or(0) as usize);
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| Error::from_reqwest(path, e, config.connect_timeout.as_secs()))?
+    {
+        if bytes.len() as u64 + chunk.len() as u64 > cap {
+            return Err(too_large());
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
+
+/// A JSON request with a bearer token, retried as `idempotency` allows, decoded.
 pub async fn request(
     call: &mut Call<'_>,
     client: &Client,
     method: Method,
     path: &str,
     body: Option<&Value>,
+    idempotency: Idempotency,
 ) -> Result<Value> {
-    let text = request_text(
+    let text = request_text_with(
         call,
         client,
         method,
         path,
         Auth::Bearer,
         body.map(Value::to_string),
+        idempotency,
     )
     .await?;
     serde_json::from_str(&text).map_err(|e| Error::InvalidResponse {

@@ -11,9 +11,11 @@ pub mod download;
 pub mod event;
 pub mod json;
 pub mod progress;
+pub mod retry;
 pub mod upload;
 
 pub use call::{Call, TransferOptions};
 pub use cancel::CancelToken;
 pub use event::{Event, EventFn, Operation, Phase};
 pub use progress::ProgressFn;
+pub use retry::{Idempotency, RetryOverride, RetryPolicy};

@@ -19,6 +19,7 @@ use reqwest::Method;
 
 use super::call::{Call, Meter};
 use super::event::Operation;
+use super::retry::{retrying, Idempotency};
 use crate::client::{check_status, Auth, Client};
 use crate::error::{Error, Result};
 
@@ -302,15 +303,33 @@ fn new_boundary() -> String {
 /// (`null` for an empty body). Progress counts this request's file bytes after those of the
 /// call's earlier requests; when the call declared no total, this request's
 /// file bytes are the total.
+///
+/// Retried as `idempotency` allows; each attempt opens the files again and
+/// sends them whole.
 pub(crate) async fn send_multipart(
     call: &mut Call<'_>,
     client: &Client,
     path: &str,
     parts: &[Part],
+    idempotency: Idempotency,
 ) -> Result<String> {
     let layout = Layout::new(parts)?;
     call.set_operation(Operation::Upload);
     call.expect_at_least(layout.file_bytes, layout.files.len())?;
+    let text = retrying(call, idempotency, async |call| {
+        send_once(call, client, path, &layout).await
+    })
+    .await?;
+    call.end_request(layout.file_bytes, layout.files.len())?;
+    Ok(text)
+}
+
+async fn send_once(
+    call: &mut Call<'_>,
+    client: &Client,
+    path: &str,
+    layout: &Layout,
+) -> Result<String> {
     call.begin_request(path, layout.files.clone(), layout.file_bytes)?;
     let meter = call.meter();
     let content_type = format!("multipart/form-data; boundary={}", layout.boundary);
@@ -326,21 +345,16 @@ pub(crate) async fn send_multipart(
     let response = call
         .drive(check_status(&Method::POST, path, response))
         .await??;
-    let connect_secs = client.config().connect_timeout.as_secs();
     let body = call
-        .drive(response.bytes())
-        .await?
-        .map_err(|e| Error::from_reqwest(path, e, connect_secs))?;
-    let text = if body.is_empty() {
-        "null".to_string()
-    } else {
-        String::from_utf8(body.to_vec()).map_err(|_| Error::InvalidResponse {
-            path: path.into(),
-            message: "the upload answer is not UTF-8 text".into(),
-        })?
-    };
-    call.end_request(layout.file_bytes, layout.files.len())?;
-    Ok(text)
+        .drive(super::json::read_capped(client, path, response))
+        .await??;
+    if body.is_empty() {
+        return Ok("null".to_string());
+    }
+    String::from_utf8(body).map_err(|_| Error::InvalidResponse {
+        path: path.into(),
+        message: "the upload answer is not UTF-8 text".into(),
+    })
 }
 
 /// The sum of the sizes of `files`, each checked as a readable regular file.

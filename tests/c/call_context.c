@@ -424,7 +424,8 @@ static void test_struct_size(kitsu_client *client) {
     char target[1024];
     kitsu_result rc;
     CHECK(options.struct_size == sizeof(kitsu_transfer_options) && options.cancel == NULL &&
-              options.on_event == NULL && options.event_user_data == NULL,
+              options.on_event == NULL && options.event_user_data == NULL && options.max_attempts == 0 &&
+              options.initial_delay_ms == 0 && options.max_delay_ms == 0 && options.resume == 0,
           "KITSU_TRANSFER_OPTIONS_INIT");
     path_in_scratch(target, sizeof target, "defaults.bin");
     rc = kitsu_client_download(client, "files/fixed/3000", target, &options, NULL, NULL);

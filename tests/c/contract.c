@@ -420,6 +420,9 @@ int main(int argc, char **argv) {
     test_last_error_buffer();
     test_log_in_failures();
     client = logged_in_checked();
+    /* These checks are of how one failure is reported: one attempt each
+       (retries are tested by the fault matrix). */
+    CHECK(kitsu_client_set_retry_policy(client, 1, 0, 0) == KITSU_RESULT_OK, "retries off");
     test_download_progress(client);
     test_abort_and_failures_leave_nothing(client);
     test_stall_and_processing(client);

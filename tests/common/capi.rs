@@ -169,6 +169,10 @@ impl Events {
             cancel: std::ptr::null(),
             on_event: Some(record_event),
             event_user_data: (self as *mut Events).cast(),
+            max_attempts: 0,
+            initial_delay_ms: 0,
+            max_delay_ms: 0,
+            resume: 0,
         }
     }
 
@@ -224,6 +228,13 @@ impl Client {
         // SAFETY: valid strings and out pointer.
         check(unsafe { kitsu_client_new(c(host).as_ptr(), &mut out) })?;
         Ok(Client(out))
+    }
+
+    /// Turns retries off: for tests of how one failure is reported.
+    pub fn try_once(&self) {
+        // SAFETY: a valid client.
+        check(unsafe { kitsu::ffi::client::kitsu_client_set_retry_policy(self.0, 1, 0, 0) })
+            .unwrap();
     }
 
     pub fn ptr(&self) -> *const kitsu_client {
