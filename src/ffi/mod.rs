@@ -357,17 +357,61 @@ fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
 /// The panic boundary every fallible entry point runs in: a panic becomes
 /// `KITSU_RESULT_PANIC` with its text in the last error, never an unwind into C.
 pub(crate) fn boundary(body: impl FnOnce() -> Result<(), Failure>) -> kitsu_result {
-    match catch_unwind(AssertUnwindSafe(body)) {
+    match quietly(|| catch_unwind(AssertUnwindSafe(body))) {
         Ok(Ok(())) => kitsu_result::Ok,
         Ok(Err(failure)) => record(failure),
-        Err(payload) => record(Failure::Core(Error::Panic(panic_text(&*payload)))),
+        Err(payload) => record(Failure::Core(Error::Panic(panic_message(&*payload)))),
     }
 }
 
 /// The boundary for entry points that return nothing (the `_free` functions).
 pub(crate) fn boundary_void(body: impl FnOnce()) {
-    if let Err(payload) = catch_unwind(AssertUnwindSafe(body)) {
-        record(Failure::Core(Error::Panic(panic_text(&*payload))));
+    if let Err(payload) = quietly(|| catch_unwind(AssertUnwindSafe(body))) {
+        record(Failure::Core(Error::Panic(panic_message(&*payload))));
+    }
+}
+
+thread_local! {
+    /// Inside a boundary on this thread: a panic here is caught and
+    /// reported through the last error, so it must not print.
+    static IN_BOUNDARY: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+    /// Where the last caught panic happened, for its message.
+    static PANIC_LOCATION: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Runs `body` with panics silenced on this thread: the host's stderr (a
+/// DCC's console) is not ours to write to, and the message goes into the
+/// last error instead. Panics elsewhere still reach the previous hook.
+fn quietly<T>(body: impl FnOnce() -> T) -> T {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if IN_BOUNDARY.with(|depth| depth.get()) > 0 {
+                let location = info.location().map(|l| format!("{}:{}", l.file(), l.line()));
+                PANIC_LOCATION.with(|last| *last.borrow_mut() = location);
+            } else {
+                previous(info);
+            }
+        }));
+    });
+    struct Leave;
+    impl Drop for Leave {
+        fn drop(&mut self) {
+            IN_BOUNDARY.with(|depth| depth.set(depth.get().saturating_sub(1)));
+        }
+    }
+    IN_BOUNDARY.with(|depth| depth.set(depth.get() + 1));
+    let _leave = Leave;
+    body()
+}
+
+/// A caught panic's text, with where it happened when known.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    let text = panic_text(payload);
+    match PANIC_LOCATION.with(|last| last.borrow_mut().take()) {
+        Some(location) => format!("{text} (at {location})"),
+        None => text,
     }
 }
 

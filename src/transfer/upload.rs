@@ -245,7 +245,19 @@ pub(crate) fn file_size(path: &Path) -> Result<u64> {
         )));
     }
     // Readable now, so a permission problem fails before any byte is sent.
-    std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    if metadata.len() == 0 {
+        // /proc and sysfs files say 0 and have content: the body's length
+        // is sent first, so such a file cannot be streamed as it is.
+        let mut probe = [0u8; 1];
+        if file.read(&mut probe).map_err(|e| Error::io(path, e))? > 0 {
+            return Err(Error::InvalidParameter(format!(
+                "{} reports a size of 0 but has content (a /proc or sysfs file?): \
+                 copy it to a regular file and upload that",
+                path.display()
+            )));
+        }
+    }
     Ok(metadata.len())
 }
 
