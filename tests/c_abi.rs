@@ -98,16 +98,22 @@ fn run_c_program(source: &str, language: Language, linking: Linking) -> FakeKits
     let output = Command::new(&program)
         .arg(&server.base)
         .arg(&scratch)
+        // A caught panic (kitsu_test_panic) must not print, backtrace or not.
+        .env("RUST_BACKTRACE", "1")
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
     println!("{stdout}");
     assert!(
         output.status.success(),
-        "{source} failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
+        "{source} failed:\n{stdout}\n{stderr}"
     );
     assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
+    assert!(
+        !stderr.contains("panicked"),
+        "libkitsu wrote on the host's stderr:\n{stderr}"
+    );
     server
 }
 

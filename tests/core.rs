@@ -681,3 +681,181 @@ fn events_report_every_phase_of_fast_and_waiting_transfers() {
         "{seen:?}"
     );
 }
+
+/// What sits at a download's target, checked before any request: devices,
+/// FIFOs and sockets are refused; a symlink is written through to the file
+/// it points to; modes are kept or made from the umask; long names work.
+#[test]
+fn download_targets_are_checked_before_any_request() {
+    use std::os::unix::fs::{symlink, PermissionsExt};
+    let server = FakeKitsu::start();
+    let client = logged_in_once(&server);
+    let dir = tempfile::tempdir().unwrap();
+    let requests = || server.state.lock().unwrap().requests.len();
+
+    let fifo = dir.path().join("fifo");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let socket = dir.path().join("socket");
+    let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    let link_to_fifo = dir.path().join("link-to-fifo");
+    symlink(&fifo, &link_to_fifo).unwrap();
+    let mut special = vec![fifo.clone(), socket.clone(), link_to_fifo];
+    // A character device of our own (as /dev/null), where we may make one.
+    let device = dir.path().join("device");
+    if std::process::Command::new("mknod")
+        .arg(&device)
+        .args(["c", "1", "3"])
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        special.push(device);
+    }
+    let before = requests();
+    for target in &special {
+        let error = client
+            .download("files/fixed/100", target, None)
+            .unwrap_err();
+        assert!(
+            matches!(error, Error::NotARegularFile { .. }),
+            "{}: {error:?}",
+            target.display()
+        );
+    }
+    assert_eq!(requests(), before, "a refused target cost a request");
+    assert!(std::fs::symlink_metadata(&fifo)
+        .unwrap()
+        .file_type()
+        .is_fifo_like());
+
+    // A symlink to a regular file: the file is replaced, the link stays.
+    let real = dir.path().join("real.bin");
+    std::fs::write(&real, b"old").unwrap();
+    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let link = dir.path().join("link.bin");
+    symlink("real.bin", &link).unwrap();
+    client.download("files/fixed/100", &link, None).unwrap();
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(std::fs::read(&real).unwrap(), pattern(100));
+    // The replaced file keeps its mode; a new one gets 0666 & ~umask (022 here).
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&real), 0o640);
+    let fresh = dir.path().join("fresh.bin");
+    client.download("files/fixed/100", &fresh, None).unwrap();
+    assert_eq!(
+        mode(&fresh) & 0o044,
+        0o044,
+        "others cannot read: {:o}",
+        mode(&fresh)
+    );
+    // A dangling symlink: the file is made where it points.
+    let dangling = dir.path().join("dangling");
+    symlink("made-through-link.bin", &dangling).unwrap();
+    client.download("files/fixed/10", &dangling, None).unwrap();
+    assert_eq!(
+        std::fs::read(dir.path().join("made-through-link.bin")).unwrap(),
+        pattern(10)
+    );
+
+    // A name of 250 bytes: the temporary name is shortened, not the target's.
+    let long = dir.path().join("n".repeat(250));
+    client.download("files/fixed/100", &long, None).unwrap();
+    assert_eq!(std::fs::read(&long).unwrap(), pattern(100));
+    assert!(
+        folder_entries(dir.path())
+            .iter()
+            .all(|n| !n.ends_with(".part")),
+        "{:?}",
+        folder_entries(dir.path())
+    );
+}
+
+trait FifoLike {
+    fn is_fifo_like(&self) -> bool;
+}
+impl FifoLike for std::fs::FileType {
+    fn is_fifo_like(&self) -> bool {
+        use std::os::unix::fs::FileTypeExt;
+        self.is_fifo()
+    }
+}
+
+/// Local failures are local: a file that shrinks while it is sent, a
+/// /proc file that says 0 bytes, a chunked body cut short; answers held in
+/// memory have a cap.
+#[test]
+fn local_failures_and_caps_have_their_own_codes() {
+    let server = FakeKitsu::start();
+    let client = logged_in_once(&server);
+    let dir = tempfile::tempdir().unwrap();
+
+    let shrinking = write_file(dir.path(), "shrinking.bin", 30_000_000);
+    let path = shrinking.clone();
+    let shrink = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(1000)
+            .unwrap();
+    });
+    let error = client
+        .upload("upload/slow", &[shrinking], &[], None)
+        .unwrap_err();
+    shrink.join().unwrap();
+    assert!(matches!(error.root(), Error::Io { .. }), "{error:?}");
+    assert!(error.to_string().contains("shrank"), "{error}");
+
+    let error = client
+        .upload(
+            "upload/echo",
+            &[PathBuf::from("/proc/self/status")],
+            &[],
+            None,
+        )
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::InvalidParameter(m) if m.contains("size of 0")),
+        "{error:?}"
+    );
+
+    let error = client
+        .download(
+            "files/chunked-cut/100000",
+            &dir.path().join("cut.bin"),
+            None,
+        )
+        .unwrap_err();
+    assert!(
+        matches!(error, Error::IncompleteBody { expected: 0, .. }),
+        "{error:?}"
+    );
+
+    client
+        .update_config(|c| c.max_memory_answer = 1000)
+        .unwrap();
+    assert!(matches!(
+        client.get_bytes("files/fixed/5000", None).unwrap_err(),
+        Error::AnswerTooLarge { cap: 1000, .. }
+    ));
+    assert!(matches!(
+        client.get_bytes("files/chunked/5000", None).unwrap_err(),
+        Error::AnswerTooLarge { .. }
+    ));
+    assert_eq!(
+        client.get_bytes("files/fixed/1000", None).unwrap(),
+        pattern(1000)
+    );
+    client.update_config(|c| c.max_memory_answer = 10).unwrap();
+    assert!(matches!(
+        client.get("data/projects").unwrap_err(),
+        Error::AnswerTooLarge { .. }
+    ));
+}

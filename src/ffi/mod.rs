@@ -388,7 +388,9 @@ fn quietly<T>(body: impl FnOnce() -> T) -> T {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             if IN_BOUNDARY.with(|depth| depth.get()) > 0 {
-                let location = info.location().map(|l| format!("{}:{}", l.file(), l.line()));
+                let location = info
+                    .location()
+                    .map(|l| format!("{}:{}", l.file(), l.line()));
                 PANIC_LOCATION.with(|last| *last.borrow_mut() = location);
             } else {
                 previous(info);

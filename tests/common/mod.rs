@@ -348,6 +348,66 @@ fn route(
             }
             stream.write_all(b"0\r\n\r\n")?;
         }
+        ("GET", ["files", "chunked-cut", _]) => {
+            // Chunked, and the connection closes in the middle of a chunk.
+            let data = pattern(number(2));
+            stream.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")?;
+            stream.write_all(format!("{:x}\r\n", data.len()).as_bytes())?;
+            stream.write_all(&data[..data.len() / 2])?;
+            stream.flush()?;
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+            return Ok(false);
+        }
+        // A file served as Zou serves its media: Content-Length, Range
+        // (206 with Content-Range), If-Range against an ETag and a
+        // Last-Modified; `ranged-bare` has no validators (Zou's cold movies).
+        ("GET", ["files", kind @ ("ranged" | "ranged-bare"), _]) => {
+            return ranged(stream, req, number(2), *kind == "ranged").map(|_| true);
+        }
+        // `code` for the first `times` requests of `key`, then a ranged file.
+        ("GET", ["flaky", code, _, key, _]) => {
+            let seen = {
+                let mut s = state.lock().unwrap();
+                let counter = s.counters.entry(format!("flaky/{key}")).or_default();
+                *counter += 1;
+                *counter
+            };
+            if seen <= number(2) as u32 {
+                let code: u16 = code.parse().unwrap_or(500);
+                let mut extra = vec![("Content-Type", "application/json".to_string())];
+                if matches!(code, 429 | 503) {
+                    extra.push(("Retry-After", "1".into()));
+                }
+                let body = serde_json::json!({"error": true, "message": format!("flaky {code}")});
+                respond(stream, code, &extra, body.to_string().as_bytes())?;
+                return Ok(true);
+            }
+            return ranged(stream, req, number(4), true).map(|_| true);
+        }
+        // The first request of `key` sends half the file, then stalls.
+        ("GET", ["stall-once", key, _]) => {
+            let first = {
+                let mut s = state.lock().unwrap();
+                let counter = s.counters.entry(format!("stall/{key}")).or_default();
+                *counter += 1;
+                *counter == 1
+            };
+            if first {
+                let data = pattern(number(2));
+                stream.write_all(
+                    format!(
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nETag: \"v1\"\r\n\r\n",
+                        data.len()
+                    )
+                    .as_bytes(),
+                )?;
+                stream.write_all(&data[..data.len() / 2])?;
+                stream.flush()?;
+                std::thread::sleep(Duration::from_secs(20));
+                return Ok(false);
+            }
+            return ranged(stream, req, number(2), true).map(|_| true);
+        }
         ("GET", ["files", "slow", _]) => {
             // 10 pieces over about 1.5 s: enough for several throttled progress calls.
             let data = pattern(number(2));
@@ -586,6 +646,62 @@ fn preview_behaviour(
     Ok(true)
 }
 
+/// Serves `pattern(len)` honouring `Range: bytes=N-` (and `If-Range`).
+/// Writes the body in pieces of 64 KiB (so a proxy can cut it anywhere).
+fn ranged(
+    stream: &mut TcpStream,
+    req: &Request,
+    len: usize,
+    validators: bool,
+) -> std::io::Result<()> {
+    let data = pattern(len);
+    let etag = format!("\"v1-{len}\"");
+    let mut head = String::new();
+    if validators {
+        head.push_str(&format!(
+            "ETag: {etag}\r\nLast-Modified: Sun, 22 Nov 2026 05:00:00 GMT\r\n"
+        ));
+    }
+    head.push_str("Accept-Ranges: bytes\r\n");
+    let if_range = req.header("if-range");
+    let honour =
+        if_range.is_empty() || !validators || if_range == etag || if_range.ends_with("GMT");
+    let start = req
+        .header("range")
+        .strip_prefix("bytes=")
+        .and_then(|r| r.strip_suffix('-'))
+        .and_then(|n| n.parse::<usize>().ok())
+        .filter(|_| honour);
+    let (status, body) = match start {
+        Some(start) if start < len => {
+            head.push_str(&format!(
+                "Content-Range: bytes {start}-{}/{len}\r\n",
+                len - 1
+            ));
+            ("206 Partial Content", &data[start..])
+        }
+        Some(_) => {
+            stream.write_all(
+                format!("HTTP/1.1 416 Range Not Satisfiable\r\nContent-Length: 0\r\n{head}\r\n")
+                    .as_bytes(),
+            )?;
+            return Ok(());
+        }
+        None => ("200 OK", &data[..]),
+    };
+    stream.write_all(
+        format!(
+            "HTTP/1.1 {status}\r\nContent-Length: {}\r\n{head}\r\n",
+            body.len()
+        )
+        .as_bytes(),
+    )?;
+    for piece in body.chunks(64 * 1024) {
+        stream.write_all(piece)?;
+    }
+    stream.flush()
+}
+
 fn drain_and_401(stream: &mut TcpStream, message: &str) -> std::io::Result<()> {
     json(stream, 401, serde_json::json!({"message": message}))
 }
@@ -657,4 +773,5 @@ fn find_all(haystack: &[u8], needle: &[u8]) -> Vec<usize> {
 }
 
 pub mod capi;
+pub mod fault;
 pub mod zou;

@@ -1,0 +1,186 @@
+//! A fault proxy for the tests: a TCP proxy on loopback in front of a
+//! server (the fake one or the real Zou) that can break the next connection
+//! carrying enough bytes: reset it, or stall it, after N bytes in one
+//! direction. Armed faults fire once, on whichever pooled connection gets
+//! there first. It also logs the request lines and Range headers it
+//! forwards, so tests see what was asked for again.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    /// Server to client (a download's body).
+    Down,
+    /// Client to server (an upload's body).
+    Up,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum Fault {
+    /// Close the connection after this many bytes in `Direction`.
+    Reset(Direction, u64),
+    /// Stop forwarding for `Duration` after this many bytes in `Direction`.
+    Stall(Direction, u64, Duration),
+}
+
+#[derive(Default)]
+struct Shared {
+    armed: Vec<Fault>,
+    fired: Vec<Fault>,
+    /// "GET /api/x" and, when present, " Range: bytes=N-".
+    requests: Vec<String>,
+}
+
+pub struct FaultProxy {
+    pub port: u16,
+    shared: Arc<Mutex<Shared>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl FaultProxy {
+    /// A proxy to `upstream` ("127.0.0.1:PORT").
+    pub fn start(upstream: &str) -> FaultProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let shared = Arc::new(Mutex::new(Shared::default()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (shared2, stop2, upstream) = (shared.clone(), stop.clone(), upstream.to_string());
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                if stop2.load(Ordering::Relaxed) {
+                    break;
+                }
+                let Ok(client) = client else { continue };
+                let Ok(server) = TcpStream::connect(&upstream) else {
+                    continue;
+                };
+                let _ = client.set_nodelay(true);
+                let _ = server.set_nodelay(true);
+                pump(&client, &server, Direction::Up, shared2.clone());
+                pump(&server, &client, Direction::Down, shared2.clone());
+            }
+        });
+        FaultProxy { port, shared, stop }
+    }
+
+    /// `base` (http://127.0.0.1:PORT/api) with the proxy's port instead.
+    pub fn base_for(&self, base: &str) -> String {
+        let rest = base.trim_start_matches("http://");
+        let path = rest.split_once('/').map(|(_, p)| p).unwrap_or("");
+        format!("http://127.0.0.1:{}/{path}", self.port)
+    }
+
+    pub fn arm(&self, fault: Fault) {
+        self.shared.lock().unwrap().armed.push(fault);
+    }
+
+    /// Faults that fired so far.
+    pub fn fired(&self) -> usize {
+        self.shared.lock().unwrap().fired.len()
+    }
+
+    pub fn requests(&self) -> Vec<String> {
+        self.shared.lock().unwrap().requests.clone()
+    }
+
+    pub fn clear_requests(&self) {
+        self.shared.lock().unwrap().requests.clear();
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+/// Forwards `from` to `to` on a thread, applying the armed faults.
+fn pump(from: &TcpStream, to: &TcpStream, direction: Direction, shared: Arc<Mutex<Shared>>) {
+    let (mut from, mut to) = (from.try_clone().unwrap(), to.try_clone().unwrap());
+    std::thread::spawn(move || {
+        let mut moved: u64 = 0;
+        let mut buffer = vec![0u8; 16 * 1024];
+        loop {
+            let n = match from.read(&mut buffer) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            if direction == Direction::Up {
+                log_request_heads(&buffer[..n], &shared);
+            }
+            let mut chunk = &buffer[..n];
+            // The first armed fault for this direction whose threshold falls in this chunk.
+            let fault = {
+                let mut shared = shared.lock().unwrap();
+                let index = shared.armed.iter().position(|fault| match *fault {
+                    Fault::Reset(d, after) | Fault::Stall(d, after, _) => {
+                        d == direction && moved + n as u64 > after
+                    }
+                });
+                index.map(|i| {
+                    let fault = shared.armed.remove(i);
+                    shared.fired.push(fault);
+                    fault
+                })
+            };
+            match fault {
+                Some(Fault::Reset(_, after)) => {
+                    let keep = after.saturating_sub(moved) as usize;
+                    let _ = to.write_all(&chunk[..keep.min(chunk.len())]);
+                    let _ = to.flush();
+                    let _ = to.shutdown(Shutdown::Both);
+                    let _ = from.shutdown(Shutdown::Both);
+                    return;
+                }
+                Some(Fault::Stall(_, after, pause)) => {
+                    let keep = (after.saturating_sub(moved) as usize).min(chunk.len());
+                    if to.write_all(&chunk[..keep]).is_err() {
+                        break;
+                    }
+                    moved += keep as u64;
+                    chunk = &chunk[keep..];
+                    std::thread::sleep(pause);
+                }
+                None => {}
+            }
+            if to.write_all(chunk).is_err() {
+                break;
+            }
+            moved += chunk.len() as u64;
+        }
+        let _ = to.shutdown(Shutdown::Write);
+    });
+}
+
+/// Logs request lines (and their Range header) that start in `bytes`.
+fn log_request_heads(bytes: &[u8], shared: &Mutex<Shared>) {
+    let text = String::from_utf8_lossy(bytes);
+    for (index, _) in text.match_indices("HTTP/1.1\r\n") {
+        let start = text[..index].rfind("\r\n").map(|i| i + 2).unwrap_or(0);
+        let line = text[start..index].trim();
+        let method = line.split_whitespace().next().unwrap_or("");
+        if !matches!(method, "GET" | "POST" | "PUT" | "DELETE" | "HEAD") {
+            continue;
+        }
+        let head_end = text[index..]
+            .find("\r\n\r\n")
+            .map(|e| index + e)
+            .unwrap_or(text.len());
+        let range = text[index..head_end].lines().find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("range:")
+                .map(|v| v.trim().to_string())
+        });
+        let mut entry = line.to_string();
+        if let Some(range) = range {
+            entry.push_str(&format!(" Range: {range}"));
+        }
+        shared.lock().unwrap().requests.push(entry);
+    }
+}
