@@ -88,9 +88,14 @@ fn header_preamble(version: &str, abi: u32) -> String {
  * Downloads. A download never leaves a partial file at the target and never
  * writes an error answer as the file: the body goes to a temporary
  * `.<name>.<random>.part` beside the target and is renamed onto it when
- * complete and checked against Content-Length; on failure, abort or cancel
- * it is removed and any earlier file at the target is left untouched. The
- * target's folder is checked before any request. A 202 ("still processing")
+ * complete and checked against its length; on failure, abort or cancel it
+ * is removed (unless `resume` keeps it, see "Retries") and any earlier file
+ * at the target is left untouched. Before any request: the temporary file
+ * is created (a read-only or missing folder fails at once); a device, FIFO
+ * or socket at the target gives KITSU_RESULT_NOT_A_REGULAR_FILE; a symlink
+ * is written through to the regular file it points to, replaced atomically
+ * in that file's folder. A file replaced keeps its mode; a new one gets
+ * `0666 & ~umask`. A 202 ("still processing")
  * is waited out, honouring Retry-After, up to the processing timeout
  * (kitsu_client_set_processing_timeout()).
  *
@@ -100,8 +105,30 @@ fn header_preamble(version: &str, abi: u32) -> String {
  * server's JSON answer (freed with kitsu_string_free()); a 2xx answer
  * carrying an error message gives KITSU_RESULT_UPLOAD_FAILED.
  *
+ * Retries. A failure worth another attempt (a connection that could not be
+ * made or broke, a stall, a body cut short, HTTP 408, 429, 500, 502, 503,
+ * 504) is retried: up to 5 attempts in a row without progress, exponential
+ * backoff with full jitter from 500 ms to 30 s, the server's Retry-After
+ * (seconds or a date) honoured up to that, within a 10 min budget
+ * (kitsu_client_set_retry_policy(), and per call in ::kitsu_transfer_options);
+ * the wait is the RETRYING phase, which the cancel token ends at once. What
+ * is repeatable (a GET, a PUT, bytes Zou overwrites) is sent again after any
+ * of these; a request that creates something (a comment, a preview record,
+ * a POST through kitsu_client_upload()) only when the server surely did not
+ * act: no connection was made, or it answered 429, or 503 with Retry-After.
+ * Each entry point says which it is. A download cut short continues with
+ * `Range: bytes=N-` (and `If-Range` when the server gave an ETag or
+ * Last-Modified); only a 206 that continues the same file is appended, a
+ * 200 starts it again, and progress never goes back. A failed call's last
+ * error says how many attempts it made (kitsu_last_error_attempts()) and the
+ * server's last Retry-After (kitsu_last_error_retry_after()). With `resume`
+ * in the options, a failed or cancelled download keeps its bytes in
+ * `.<name>.kitsu-partial` (and a `.json` sidecar) and the next call with
+ * `resume` for the same route and target continues from them.
+ *
  * Panics. No Rust panic ever unwinds into the caller: it becomes
- * KITSU_RESULT_PANIC with its text in the last error.
+ * KITSU_RESULT_PANIC with its text in the last error, and nothing is
+ * printed on the host's stderr.
  */
 
 #define KITSU_VERSION_MAJOR {major}

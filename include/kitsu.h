@@ -82,9 +82,14 @@
  * Downloads. A download never leaves a partial file at the target and never
  * writes an error answer as the file: the body goes to a temporary
  * `.<name>.<random>.part` beside the target and is renamed onto it when
- * complete and checked against Content-Length; on failure, abort or cancel
- * it is removed and any earlier file at the target is left untouched. The
- * target's folder is checked before any request. A 202 ("still processing")
+ * complete and checked against its length; on failure, abort or cancel it
+ * is removed (unless `resume` keeps it, see "Retries") and any earlier file
+ * at the target is left untouched. Before any request: the temporary file
+ * is created (a read-only or missing folder fails at once); a device, FIFO
+ * or socket at the target gives KITSU_RESULT_NOT_A_REGULAR_FILE; a symlink
+ * is written through to the regular file it points to, replaced atomically
+ * in that file's folder. A file replaced keeps its mode; a new one gets
+ * `0666 & ~umask`. A 202 ("still processing")
  * is waited out, honouring Retry-After, up to the processing timeout
  * (kitsu_client_set_processing_timeout()).
  *
@@ -94,8 +99,30 @@
  * server's JSON answer (freed with kitsu_string_free()); a 2xx answer
  * carrying an error message gives KITSU_RESULT_UPLOAD_FAILED.
  *
+ * Retries. A failure worth another attempt (a connection that could not be
+ * made or broke, a stall, a body cut short, HTTP 408, 429, 500, 502, 503,
+ * 504) is retried: up to 5 attempts in a row without progress, exponential
+ * backoff with full jitter from 500 ms to 30 s, the server's Retry-After
+ * (seconds or a date) honoured up to that, within a 10 min budget
+ * (kitsu_client_set_retry_policy(), and per call in ::kitsu_transfer_options);
+ * the wait is the RETRYING phase, which the cancel token ends at once. What
+ * is repeatable (a GET, a PUT, bytes Zou overwrites) is sent again after any
+ * of these; a request that creates something (a comment, a preview record,
+ * a POST through kitsu_client_upload()) only when the server surely did not
+ * act: no connection was made, or it answered 429, or 503 with Retry-After.
+ * Each entry point says which it is. A download cut short continues with
+ * `Range: bytes=N-` (and `If-Range` when the server gave an ETag or
+ * Last-Modified); only a 206 that continues the same file is appended, a
+ * 200 starts it again, and progress never goes back. A failed call's last
+ * error says how many attempts it made (kitsu_last_error_attempts()) and the
+ * server's last Retry-After (kitsu_last_error_retry_after()). With `resume`
+ * in the options, a failed or cancelled download keeps its bytes in
+ * `.<name>.kitsu-partial` (and a `.json` sidecar) and the next call with
+ * `resume` for the same route and target continues from them.
+ *
  * Panics. No Rust panic ever unwinds into the caller: it becomes
- * KITSU_RESULT_PANIC with its text in the last error.
+ * KITSU_RESULT_PANIC with its text in the last error, and nothing is
+ * printed on the host's stderr.
  */
 
 #define KITSU_VERSION_MAJOR 0
@@ -591,6 +618,8 @@ KITSU_API kitsu_result kitsu_test_panic(void);
  * `import/csv/projects/{project_id}/assets` (part `file`); the answer is the list of assets.
  *
  * An upload: see "Transfers" and "Uploads" in the contract at the top.
+ * Retries: it creates records, so it is sent again only when the server surely did not act
+ * (no connection made; 429; 503 with Retry-After).
  */
 KITSU_API
 kitsu_result kitsu_asset_import_assets_with_csv(const struct kitsu_client *client,
@@ -605,7 +634,7 @@ kitsu_result kitsu_asset_import_assets_with_csv(const struct kitsu_client *clien
  * gazu `asset.export_assets_with_csv`: GET `export/csv/projects/{project_id}/assets.csv`.
  * Options: `episode`, `assigned_to` (ids), sent as `episode_id` and `assigned_to`.
  *
- * A download: see "Transfers" and "Downloads" in the contract at the top.
+ * A download: see "Transfers", "Downloads" and "Retries" in the contract at the top.
  */
 KITSU_API
 kitsu_result kitsu_asset_export_assets_with_csv(const struct kitsu_client *client,
@@ -849,6 +878,7 @@ kitsu_result kitsu_client_delete(const struct kitsu_client *client,
  * `data/working-files/{working_file_id}/file` (part `file`); the answer is the working file.
  *
  * An upload: see "Transfers" and "Uploads" in the contract at the top.
+ * Retries: repeatable (Zou overwrites the bytes), so sent again after any failure worth it.
  */
 KITSU_API
 kitsu_result kitsu_files_upload_working_file(const struct kitsu_client *client,
@@ -866,6 +896,7 @@ kitsu_result kitsu_files_upload_working_file(const struct kitsu_client *client,
  * uploads for one entity: do not upload two avatars of the same person at once.
  *
  * An upload: see "Transfers" and "Uploads" in the contract at the top.
+ * Retries: repeatable (Zou overwrites the bytes), so sent again after any failure worth it.
  */
 KITSU_API
 kitsu_result kitsu_files_upload_person_avatar(const struct kitsu_client *client,
@@ -883,6 +914,7 @@ kitsu_result kitsu_files_upload_person_avatar(const struct kitsu_client *client,
  * uploads for one entity: do not upload two avatars of the same project at once.
  *
  * An upload: see "Transfers" and "Uploads" in the contract at the top.
+ * Retries: repeatable (Zou overwrites the bytes), so sent again after any failure worth it.
  */
 KITSU_API
 kitsu_result kitsu_files_upload_project_avatar(const struct kitsu_client *client,
@@ -901,6 +933,7 @@ kitsu_result kitsu_files_upload_project_avatar(const struct kitsu_client *client
  * organisation at once.
  *
  * An upload: see "Transfers" and "Uploads" in the contract at the top.
+ * Retries: repeatable (Zou overwrites the bytes), so sent again after any failure worth it.
  */
 KITSU_API
 kitsu_result kitsu_files_upload_organisation_avatar(const struct kitsu_client *client,
@@ -916,7 +949,7 @@ kitsu_result kitsu_files_upload_organisation_avatar(const struct kitsu_client *c
  * writes to the server-given path when no target is given; here `target_path` is required, so
  * a server-given path never decides where a file lands.
  *
- * A download: see "Transfers" and "Downloads" in the contract at the top.
+ * A download: see "Transfers", "Downloads" and "Retries" in the contract at the top.
  */
 KITSU_API
 kitsu_result kitsu_files_download_working_file(const struct kitsu_client *client,
@@ -932,7 +965,7 @@ kitsu_result kitsu_files_download_working_file(const struct kitsu_client *client
  * `pictures/originals/preview-files/{id}.{extension}` otherwise. A preview with no file yet
  * gives KITSU_RESULT_INVALID_RESPONSE.
  *
- * A download: see "Transfers" and "Downloads" in the contract at the top.
+ * A download: see "Transfers", "Downloads" and "Retries" in the contract at the top.
  */
 KITSU_API
 kitsu_result kitsu_files_download_preview_file(const struct kitsu_client *client,
@@ -946,7 +979,7 @@ kitsu_result kitsu_files_download_preview_file(const struct kitsu_client *client
  * gazu `files.download_preview_file_thumbnail`: GET
  * `pictures/thumbnails/preview-files/{preview_file_id}.png`.
  *
- * A download: see "Transfers" and "Downloads" in the contract at the top.
+ * A download: see "Transfers", "Downloads" and "Retries" in the contract at the top.
  */
 KITSU_API
 kitsu_result kitsu_files_download_preview_file_thumbnail(const struct kitsu_client *client,
@@ -961,7 +994,7 @@ kitsu_result kitsu_files_download_preview_file_thumbnail(const struct kitsu_clie
  * `pictures/originals/preview-files/{preview_file_id}.png`, the full-size picture (for a
  * movie, a full-size frame).
  *
- * A download: see "Transfers" and "Downloads" in the contract at the top.
+ * A download: see "Transfers", "Downloads" and "Retries" in the contract at the top.
  */
 KITSU_API
 kitsu_result kitsu_files_download_preview_file_cover(const struct kitsu_client *client,
@@ -976,7 +1009,7 @@ kitsu_result kitsu_files_download_preview_file_cover(const struct kitsu_client *
  * `movies/originals/preview-files/{preview_file_id}.mp4` (Zou serves every movie as .mp4, so
  * the record is not read first).
  *
- * A download: see "Transfers" and "Downloads" in the contract at the top.
+ * A download: see "Transfers", "Downloads" and "Retries" in the contract at the top.
  */
 KITSU_API
 kitsu_result kitsu_files_download_preview_movie(const struct kitsu_client *client,
@@ -990,7 +1023,7 @@ kitsu_result kitsu_files_download_preview_movie(const struct kitsu_client *clien
  * gazu `files.download_preview_lowdef_movie`: GET
  * `movies/low/preview-files/{preview_file_id}.mp4`.
  *
- * A download: see "Transfers" and "Downloads" in the contract at the top.
+ * A download: see "Transfers", "Downloads" and "Retries" in the contract at the top.
  */
 KITSU_API
 kitsu_result kitsu_files_download_preview_lowdef_movie(const struct kitsu_client *client,
@@ -1004,7 +1037,7 @@ kitsu_result kitsu_files_download_preview_lowdef_movie(const struct kitsu_client
  * gazu `files.download_attachment_file`: GET `data/attachment-files/{id}/file/{name}` after
  * reading the record for its name (percent-encoded here; gazu leaves it raw).
  *
- * A download: see "Transfers" and "Downloads" in the contract at the top.
+ * A download: see "Transfers", "Downloads" and "Retries" in the contract at the top.
  */
 KITSU_API
 kitsu_result kitsu_files_download_attachment_file(const struct kitsu_client *client,
@@ -1019,7 +1052,7 @@ kitsu_result kitsu_files_download_attachment_file(const struct kitsu_client *cli
  * `pictures/thumbnails/attachment-files/{attachment_file_id}.png`. Zou makes these only for
  * picture attachments of chat messages; comment attachments give KITSU_RESULT_NOT_FOUND.
  *
- * A download: see "Transfers" and "Downloads" in the contract at the top.
+ * A download: see "Transfers", "Downloads" and "Retries" in the contract at the top.
  */
 KITSU_API
 kitsu_result kitsu_files_download_attachment_thumbnail(const struct kitsu_client *client,
@@ -1032,7 +1065,7 @@ kitsu_result kitsu_files_download_attachment_thumbnail(const struct kitsu_client
 /**
  * gazu `files.download_person_avatar`: GET `pictures/thumbnails/persons/{person_id}.png`.
  *
- * A download: see "Transfers" and "Downloads" in the contract at the top.
+ * A download: see "Transfers", "Downloads" and "Retries" in the contract at the top.
  */
 KITSU_API
 kitsu_result kitsu_files_download_person_avatar(const struct kitsu_client *client,
@@ -1045,7 +1078,7 @@ kitsu_result kitsu_files_download_person_avatar(const struct kitsu_client *clien
 /**
  * gazu `files.download_project_avatar`: GET `pictures/thumbnails/projects/{project_id}.png`.
  *
- * A download: see "Transfers" and "Downloads" in the contract at the top.
+ * A download: see "Transfers", "Downloads" and "Retries" in the contract at the top.
  */
 KITSU_API
 kitsu_result kitsu_files_download_project_avatar(const struct kitsu_client *client,
@@ -1059,7 +1092,7 @@ kitsu_result kitsu_files_download_project_avatar(const struct kitsu_client *clie
  * gazu `files.download_organisation_avatar`: GET
  * `pictures/thumbnails/organisations/{organisation_id}.png`.
  *
- * A download: see "Transfers" and "Downloads" in the contract at the top.
+ * A download: see "Transfers", "Downloads" and "Retries" in the contract at the top.
  */
 KITSU_API
 kitsu_result kitsu_files_download_organisation_avatar(const struct kitsu_client *client,
@@ -1074,7 +1107,7 @@ kitsu_result kitsu_files_download_organisation_avatar(const struct kitsu_client 
  * `actions/preview-files/{preview_file_id}/extract-frame?frame_number=N`, a PNG of that frame
  * of a movie preview, made anew by the server.
  *
- * A download: see "Transfers" and "Downloads" in the contract at the top.
+ * A download: see "Transfers", "Downloads" and "Retries" in the contract at the top.
  */
 KITSU_API
 kitsu_result kitsu_files_extract_frame_from_preview(const struct kitsu_client *client,
@@ -1090,7 +1123,7 @@ kitsu_result kitsu_files_extract_frame_from_preview(const struct kitsu_client *c
  * `actions/preview-files/{preview_file_id}/extract-tile`, a PNG tile of a movie preview's
  * frames.
  *
- * A download: see "Transfers" and "Downloads" in the contract at the top.
+ * A download: see "Transfers", "Downloads" and "Retries" in the contract at the top.
  */
 KITSU_API
 kitsu_result kitsu_files_extract_tile_from_preview(const struct kitsu_client *client,
@@ -1160,6 +1193,7 @@ kitsu_result kitsu_files_update_project_file_tree(const struct kitsu_client *cli
  * gazu `person.set_avatar`: the same request as kitsu_files_upload_person_avatar().
  *
  * An upload: see "Transfers" and "Uploads" in the contract at the top.
+ * Retries: repeatable (Zou overwrites the bytes), so sent again after any failure worth it.
  */
 KITSU_API
 kitsu_result kitsu_person_set_avatar(const struct kitsu_client *client,
@@ -1185,7 +1219,7 @@ kitsu_result kitsu_person_get_person_by_email(const struct kitsu_client *client,
  * gazu `playlist.download_playlist_build`: GET
  * `data/playlists/{playlist_id}/jobs/{build_job_id}/build/mp4`, a built playlist movie.
  *
- * A download: see "Transfers" and "Downloads" in the contract at the top.
+ * A download: see "Transfers", "Downloads" and "Retries" in the contract at the top.
  */
 KITSU_API
 kitsu_result kitsu_playlist_download_playlist_build(const struct kitsu_client *client,
@@ -1199,7 +1233,7 @@ kitsu_result kitsu_playlist_download_playlist_build(const struct kitsu_client *c
 /**
  * gazu `playlist.download_playlist_zip`: GET `data/playlists/{playlist_id}/download/zip`.
  *
- * A download: see "Transfers" and "Downloads" in the contract at the top.
+ * A download: see "Transfers", "Downloads" and "Retries" in the contract at the top.
  */
 KITSU_API
 kitsu_result kitsu_playlist_download_playlist_zip(const struct kitsu_client *client,
@@ -1234,6 +1268,8 @@ kitsu_result kitsu_project_all_open_projects(const struct kitsu_client *client,
  * (part `file`); the answer is the list of shots.
  *
  * An upload: see "Transfers" and "Uploads" in the contract at the top.
+ * Retries: it creates records, so it is sent again only when the server surely did not act
+ * (no connection made; 429; 503 with Retry-After).
  */
 KITSU_API
 kitsu_result kitsu_shot_import_shots_with_csv(const struct kitsu_client *client,
@@ -1248,7 +1284,7 @@ kitsu_result kitsu_shot_import_shots_with_csv(const struct kitsu_client *client,
  * gazu `shot.export_shots_with_csv`: GET `export/csv/projects/{project_id}/shots.csv`.
  * Options: `episode`, `assigned_to` (ids).
  *
- * A download: see "Transfers" and "Downloads" in the contract at the top.
+ * A download: see "Transfers", "Downloads" and "Retries" in the contract at the top.
  */
 KITSU_API
 kitsu_result kitsu_shot_export_shots_with_csv(const struct kitsu_client *client,
@@ -1267,6 +1303,8 @@ kitsu_result kitsu_shot_export_shots_with_csv(const struct kitsu_client *client,
  * `{"created_shots": [...], "updated_shots": [...]}`.
  *
  * An upload: see "Transfers" and "Uploads" in the contract at the top.
+ * Retries: it creates records, so it is sent again only when the server surely did not act
+ * (no connection made; 429; 503 with Retry-After).
  */
 KITSU_API
 kitsu_result kitsu_shot_import_otio(const struct kitsu_client *client,
@@ -1286,6 +1324,9 @@ kitsu_result kitsu_shot_import_otio(const struct kitsu_client *client,
  * preview file.
  *
  * An upload: see "Transfers" and "Uploads" in the contract at the top.
+ * Retries: the preview record is created once (sent again only when the server surely did not
+ * act); the file's bytes are sent again after any failure worth it, after reading the record:
+ * if an earlier attempt's upload was stored (its answer lost), that record is the answer.
  */
 KITSU_API
 kitsu_result kitsu_task_upload_preview_file(const struct kitsu_client *client,
@@ -1306,6 +1347,8 @@ kitsu_result kitsu_task_upload_preview_file(const struct kitsu_client *client,
  * does). The answer is the comment.
  *
  * An upload: see "Transfers" and "Uploads" in the contract at the top.
+ * Retries: it creates records, so it is sent again only when the server surely did not act
+ * (no connection made; 429; 503 with Retry-After).
  */
 KITSU_API
 kitsu_result kitsu_task_add_comment(const struct kitsu_client *client,
@@ -1325,6 +1368,8 @@ kitsu_result kitsu_task_add_comment(const struct kitsu_client *client,
  * in the order given); at least one file. The answer is the list of attachment files.
  *
  * An upload: see "Transfers" and "Uploads" in the contract at the top.
+ * Retries: it creates records, so it is sent again only when the server surely did not act
+ * (no connection made; 429; 503 with Retry-After).
  */
 KITSU_API
 kitsu_result kitsu_task_add_attachment_files_to_comment(const struct kitsu_client *client,
@@ -1347,6 +1392,8 @@ kitsu_result kitsu_task_add_attachment_files_to_comment(const struct kitsu_clien
  * answer is the list of comments.
  *
  * An upload: see "Transfers" and "Uploads" in the contract at the top.
+ * Retries: it creates records, so it is sent again only when the server surely did not act
+ * (no connection made; 429; 503 with Retry-After).
  */
 KITSU_API
 kitsu_result kitsu_task_batch_comments(const struct kitsu_client *client,
@@ -1366,6 +1413,8 @@ kitsu_result kitsu_task_batch_comments(const struct kitsu_client *client,
  * comments.
  *
  * An upload: see "Transfers" and "Uploads" in the contract at the top.
+ * Retries: it creates records, so it is sent again only when the server surely did not act
+ * (no connection made; 429; 503 with Retry-After).
  */
 KITSU_API
 kitsu_result kitsu_task_create_multiple_comments(const struct kitsu_client *client,
@@ -1384,6 +1433,9 @@ kitsu_result kitsu_task_create_multiple_comments(const struct kitsu_client *clie
  * file.
  *
  * An upload: see "Transfers" and "Uploads" in the contract at the top.
+ * Retries: the preview record is created once (sent again only when the server surely did not
+ * act); the file's bytes are sent again after any failure worth it, after reading the record:
+ * if an earlier attempt's upload was stored (its answer lost), that record is the answer.
  */
 KITSU_API
 kitsu_result kitsu_task_add_preview(const struct kitsu_client *client,
@@ -1403,6 +1455,9 @@ kitsu_result kitsu_task_add_preview(const struct kitsu_client *client,
  * `no_job` (false). The answer is the new preview file.
  *
  * An upload: see "Transfers" and "Uploads" in the contract at the top.
+ * Retries: the preview record is created once (sent again only when the server surely did not
+ * act); the file's bytes are sent again after any failure worth it, after reading the record:
+ * if an earlier attempt's upload was stored (its answer lost), that record is the answer.
  */
 KITSU_API
 kitsu_result kitsu_task_add_extra_preview(const struct kitsu_client *client,
@@ -1425,6 +1480,9 @@ kitsu_result kitsu_task_add_extra_preview(const struct kitsu_client *client,
  * ..., "preview_file": ...}`. As in gazu, a failure after the comment leaves the comment.
  *
  * An upload: see "Transfers" and "Uploads" in the contract at the top.
+ * Retries: each step on its own. The comment and the preview record are created once (sent
+ * again only when the server surely did not act); a drop while the movie is sent re-sends the
+ * movie, never the comment (the record is read first, as for kitsu_task_upload_preview_file()).
  */
 KITSU_API
 kitsu_result kitsu_task_publish_preview(const struct kitsu_client *client,

@@ -14,6 +14,8 @@ use crate::api::asset;
 /// `import/csv/projects/{project_id}/assets` (part `file`); the answer is the list of assets.
 ///
 /// An upload: see "Transfers" and "Uploads" in the contract at the top.
+/// Retries: it creates records, so it is sent again only when the server surely did not act
+/// (no connection made; 429; 503 with Retry-After).
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_asset_import_assets_with_csv(
     client: *const kitsu_client,
@@ -42,7 +44,7 @@ pub unsafe extern "C" fn kitsu_asset_import_assets_with_csv(
 /// gazu `asset.export_assets_with_csv`: GET `export/csv/projects/{project_id}/assets.csv`.
 /// Options: `episode`, `assigned_to` (ids), sent as `episode_id` and `assigned_to`.
 ///
-/// A download: see "Transfers" and "Downloads" in the contract at the top.
+/// A download: see "Transfers", "Downloads" and "Retries" in the contract at the top.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_asset_export_assets_with_csv(
     client: *const kitsu_client,

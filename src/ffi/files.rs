@@ -14,6 +14,7 @@ use crate::api::{files, files::AvatarOf};
 /// `data/working-files/{working_file_id}/file` (part `file`); the answer is the working file.
 ///
 /// An upload: see "Transfers" and "Uploads" in the contract at the top.
+/// Retries: repeatable (Zou overwrites the bytes), so sent again after any failure worth it.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_files_upload_working_file(
     client: *const kitsu_client,
@@ -45,6 +46,7 @@ pub unsafe extern "C" fn kitsu_files_upload_working_file(
 /// uploads for one entity: do not upload two avatars of the same person at once.
 ///
 /// An upload: see "Transfers" and "Uploads" in the contract at the top.
+/// Retries: repeatable (Zou overwrites the bytes), so sent again after any failure worth it.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_files_upload_person_avatar(
     client: *const kitsu_client,
@@ -77,6 +79,7 @@ pub unsafe extern "C" fn kitsu_files_upload_person_avatar(
 /// uploads for one entity: do not upload two avatars of the same project at once.
 ///
 /// An upload: see "Transfers" and "Uploads" in the contract at the top.
+/// Retries: repeatable (Zou overwrites the bytes), so sent again after any failure worth it.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_files_upload_project_avatar(
     client: *const kitsu_client,
@@ -110,6 +113,7 @@ pub unsafe extern "C" fn kitsu_files_upload_project_avatar(
 /// organisation at once.
 ///
 /// An upload: see "Transfers" and "Uploads" in the contract at the top.
+/// Retries: repeatable (Zou overwrites the bytes), so sent again after any failure worth it.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_files_upload_organisation_avatar(
     client: *const kitsu_client,
@@ -140,7 +144,7 @@ pub unsafe extern "C" fn kitsu_files_upload_organisation_avatar(
 /// writes to the server-given path when no target is given; here `target_path` is required, so
 /// a server-given path never decides where a file lands.
 ///
-/// A download: see "Transfers" and "Downloads" in the contract at the top.
+/// A download: see "Transfers", "Downloads" and "Retries" in the contract at the top.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_files_download_working_file(
     client: *const kitsu_client,
@@ -170,7 +174,7 @@ pub unsafe extern "C" fn kitsu_files_download_working_file(
 /// `pictures/originals/preview-files/{id}.{extension}` otherwise. A preview with no file yet
 /// gives KITSU_RESULT_INVALID_RESPONSE.
 ///
-/// A download: see "Transfers" and "Downloads" in the contract at the top.
+/// A download: see "Transfers", "Downloads" and "Retries" in the contract at the top.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_files_download_preview_file(
     client: *const kitsu_client,
@@ -198,7 +202,7 @@ pub unsafe extern "C" fn kitsu_files_download_preview_file(
 /// gazu `files.download_preview_file_thumbnail`: GET
 /// `pictures/thumbnails/preview-files/{preview_file_id}.png`.
 ///
-/// A download: see "Transfers" and "Downloads" in the contract at the top.
+/// A download: see "Transfers", "Downloads" and "Retries" in the contract at the top.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_files_download_preview_file_thumbnail(
     client: *const kitsu_client,
@@ -227,7 +231,7 @@ pub unsafe extern "C" fn kitsu_files_download_preview_file_thumbnail(
 /// `pictures/originals/preview-files/{preview_file_id}.png`, the full-size picture (for a
 /// movie, a full-size frame).
 ///
-/// A download: see "Transfers" and "Downloads" in the contract at the top.
+/// A download: see "Transfers", "Downloads" and "Retries" in the contract at the top.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_files_download_preview_file_cover(
     client: *const kitsu_client,
@@ -256,7 +260,7 @@ pub unsafe extern "C" fn kitsu_files_download_preview_file_cover(
 /// `movies/originals/preview-files/{preview_file_id}.mp4` (Zou serves every movie as .mp4, so
 /// the record is not read first).
 ///
-/// A download: see "Transfers" and "Downloads" in the contract at the top.
+/// A download: see "Transfers", "Downloads" and "Retries" in the contract at the top.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_files_download_preview_movie(
     client: *const kitsu_client,
@@ -284,7 +288,7 @@ pub unsafe extern "C" fn kitsu_files_download_preview_movie(
 /// gazu `files.download_preview_lowdef_movie`: GET
 /// `movies/low/preview-files/{preview_file_id}.mp4`.
 ///
-/// A download: see "Transfers" and "Downloads" in the contract at the top.
+/// A download: see "Transfers", "Downloads" and "Retries" in the contract at the top.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_files_download_preview_lowdef_movie(
     client: *const kitsu_client,
@@ -312,7 +316,7 @@ pub unsafe extern "C" fn kitsu_files_download_preview_lowdef_movie(
 /// gazu `files.download_attachment_file`: GET `data/attachment-files/{id}/file/{name}` after
 /// reading the record for its name (percent-encoded here; gazu leaves it raw).
 ///
-/// A download: see "Transfers" and "Downloads" in the contract at the top.
+/// A download: see "Transfers", "Downloads" and "Retries" in the contract at the top.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_files_download_attachment_file(
     client: *const kitsu_client,
@@ -341,7 +345,7 @@ pub unsafe extern "C" fn kitsu_files_download_attachment_file(
 /// `pictures/thumbnails/attachment-files/{attachment_file_id}.png`. Zou makes these only for
 /// picture attachments of chat messages; comment attachments give KITSU_RESULT_NOT_FOUND.
 ///
-/// A download: see "Transfers" and "Downloads" in the contract at the top.
+/// A download: see "Transfers", "Downloads" and "Retries" in the contract at the top.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_files_download_attachment_thumbnail(
     client: *const kitsu_client,
@@ -368,7 +372,7 @@ pub unsafe extern "C" fn kitsu_files_download_attachment_thumbnail(
 
 /// gazu `files.download_person_avatar`: GET `pictures/thumbnails/persons/{person_id}.png`.
 ///
-/// A download: see "Transfers" and "Downloads" in the contract at the top.
+/// A download: see "Transfers", "Downloads" and "Retries" in the contract at the top.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_files_download_person_avatar(
     client: *const kitsu_client,
@@ -396,7 +400,7 @@ pub unsafe extern "C" fn kitsu_files_download_person_avatar(
 
 /// gazu `files.download_project_avatar`: GET `pictures/thumbnails/projects/{project_id}.png`.
 ///
-/// A download: see "Transfers" and "Downloads" in the contract at the top.
+/// A download: see "Transfers", "Downloads" and "Retries" in the contract at the top.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_files_download_project_avatar(
     client: *const kitsu_client,
@@ -425,7 +429,7 @@ pub unsafe extern "C" fn kitsu_files_download_project_avatar(
 /// gazu `files.download_organisation_avatar`: GET
 /// `pictures/thumbnails/organisations/{organisation_id}.png`.
 ///
-/// A download: see "Transfers" and "Downloads" in the contract at the top.
+/// A download: see "Transfers", "Downloads" and "Retries" in the contract at the top.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_files_download_organisation_avatar(
     client: *const kitsu_client,
@@ -455,7 +459,7 @@ pub unsafe extern "C" fn kitsu_files_download_organisation_avatar(
 /// `actions/preview-files/{preview_file_id}/extract-frame?frame_number=N`, a PNG of that frame
 /// of a movie preview, made anew by the server.
 ///
-/// A download: see "Transfers" and "Downloads" in the contract at the top.
+/// A download: see "Transfers", "Downloads" and "Retries" in the contract at the top.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_files_extract_frame_from_preview(
     client: *const kitsu_client,
@@ -486,7 +490,7 @@ pub unsafe extern "C" fn kitsu_files_extract_frame_from_preview(
 /// `actions/preview-files/{preview_file_id}/extract-tile`, a PNG tile of a movie preview's
 /// frames.
 ///
-/// A download: see "Transfers" and "Downloads" in the contract at the top.
+/// A download: see "Transfers", "Downloads" and "Retries" in the contract at the top.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_files_extract_tile_from_preview(
     client: *const kitsu_client,

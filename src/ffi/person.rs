@@ -10,6 +10,7 @@ use crate::api::person;
 /// gazu `person.set_avatar`: the same request as kitsu_files_upload_person_avatar().
 ///
 /// An upload: see "Transfers" and "Uploads" in the contract at the top.
+/// Retries: repeatable (Zou overwrites the bytes), so sent again after any failure worth it.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_person_set_avatar(
     client: *const kitsu_client,

@@ -10,7 +10,7 @@ use crate::api::playlist;
 /// gazu `playlist.download_playlist_build`: GET
 /// `data/playlists/{playlist_id}/jobs/{build_job_id}/build/mp4`, a built playlist movie.
 ///
-/// A download: see "Transfers" and "Downloads" in the contract at the top.
+/// A download: see "Transfers", "Downloads" and "Retries" in the contract at the top.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_playlist_download_playlist_build(
     client: *const kitsu_client,
@@ -40,7 +40,7 @@ pub unsafe extern "C" fn kitsu_playlist_download_playlist_build(
 
 /// gazu `playlist.download_playlist_zip`: GET `data/playlists/{playlist_id}/download/zip`.
 ///
-/// A download: see "Transfers" and "Downloads" in the contract at the top.
+/// A download: see "Transfers", "Downloads" and "Retries" in the contract at the top.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_playlist_download_playlist_zip(
     client: *const kitsu_client,

@@ -14,6 +14,8 @@ use crate::api::{asset, shot};
 /// (part `file`); the answer is the list of shots.
 ///
 /// An upload: see "Transfers" and "Uploads" in the contract at the top.
+/// Retries: it creates records, so it is sent again only when the server surely did not act
+/// (no connection made; 429; 503 with Retry-After).
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_shot_import_shots_with_csv(
     client: *const kitsu_client,
@@ -42,7 +44,7 @@ pub unsafe extern "C" fn kitsu_shot_import_shots_with_csv(
 /// gazu `shot.export_shots_with_csv`: GET `export/csv/projects/{project_id}/shots.csv`.
 /// Options: `episode`, `assigned_to` (ids).
 ///
-/// A download: see "Transfers" and "Downloads" in the contract at the top.
+/// A download: see "Transfers", "Downloads" and "Retries" in the contract at the top.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_shot_export_shots_with_csv(
     client: *const kitsu_client,
@@ -77,6 +79,8 @@ pub unsafe extern "C" fn kitsu_shot_export_shots_with_csv(
 /// `{"created_shots": [...], "updated_shots": [...]}`.
 ///
 /// An upload: see "Transfers" and "Uploads" in the contract at the top.
+/// Retries: it creates records, so it is sent again only when the server surely did not act
+/// (no connection made; 429; 503 with Retry-After).
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_shot_import_otio(
     client: *const kitsu_client,

@@ -17,6 +17,9 @@ use crate::api::task;
 /// preview file.
 ///
 /// An upload: see "Transfers" and "Uploads" in the contract at the top.
+/// Retries: the preview record is created once (sent again only when the server surely did not
+/// act); the file's bytes are sent again after any failure worth it, after reading the record:
+/// if an earlier attempt's upload was stored (its answer lost), that record is the answer.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_task_upload_preview_file(
     client: *const kitsu_client,
@@ -53,6 +56,8 @@ pub unsafe extern "C" fn kitsu_task_upload_preview_file(
 /// does). The answer is the comment.
 ///
 /// An upload: see "Transfers" and "Uploads" in the contract at the top.
+/// Retries: it creates records, so it is sent again only when the server surely did not act
+/// (no connection made; 429; 503 with Retry-After).
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_task_add_comment(
     client: *const kitsu_client,
@@ -91,6 +96,8 @@ pub unsafe extern "C" fn kitsu_task_add_comment(
 /// in the order given); at least one file. The answer is the list of attachment files.
 ///
 /// An upload: see "Transfers" and "Uploads" in the contract at the top.
+/// Retries: it creates records, so it is sent again only when the server surely did not act
+/// (no connection made; 429; 503 with Retry-After).
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_task_add_attachment_files_to_comment(
     client: *const kitsu_client,
@@ -129,6 +136,8 @@ pub unsafe extern "C" fn kitsu_task_add_attachment_files_to_comment(
 /// answer is the list of comments.
 ///
 /// An upload: see "Transfers" and "Uploads" in the contract at the top.
+/// Retries: it creates records, so it is sent again only when the server surely did not act
+/// (no connection made; 429; 503 with Retry-After).
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_task_batch_comments(
     client: *const kitsu_client,
@@ -158,6 +167,8 @@ pub unsafe extern "C" fn kitsu_task_batch_comments(
 /// comments.
 ///
 /// An upload: see "Transfers" and "Uploads" in the contract at the top.
+/// Retries: it creates records, so it is sent again only when the server surely did not act
+/// (no connection made; 429; 503 with Retry-After).
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_task_create_multiple_comments(
     client: *const kitsu_client,
@@ -190,6 +201,9 @@ pub unsafe extern "C" fn kitsu_task_create_multiple_comments(
 /// file.
 ///
 /// An upload: see "Transfers" and "Uploads" in the contract at the top.
+/// Retries: the preview record is created once (sent again only when the server surely did not
+/// act); the file's bytes are sent again after any failure worth it, after reading the record:
+/// if an earlier attempt's upload was stored (its answer lost), that record is the answer.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_task_add_preview(
     client: *const kitsu_client,
@@ -227,6 +241,9 @@ pub unsafe extern "C" fn kitsu_task_add_preview(
 /// `no_job` (false). The answer is the new preview file.
 ///
 /// An upload: see "Transfers" and "Uploads" in the contract at the top.
+/// Retries: the preview record is created once (sent again only when the server surely did not
+/// act); the file's bytes are sent again after any failure worth it, after reading the record:
+/// if an earlier attempt's upload was stored (its answer lost), that record is the answer.
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_task_add_extra_preview(
     client: *const kitsu_client,
@@ -269,6 +286,9 @@ pub unsafe extern "C" fn kitsu_task_add_extra_preview(
 /// ..., "preview_file": ...}`. As in gazu, a failure after the comment leaves the comment.
 ///
 /// An upload: see "Transfers" and "Uploads" in the contract at the top.
+/// Retries: each step on its own. The comment and the preview record are created once (sent
+/// again only when the server surely did not act); a drop while the movie is sent re-sends the
+/// movie, never the comment (the record is read first, as for kitsu_task_upload_preview_file()).
 #[no_mangle]
 pub unsafe extern "C" fn kitsu_task_publish_preview(
     client: *const kitsu_client,

@@ -97,6 +97,10 @@ class TransferOptionsC(ctypes.Structure):
         ("cancel", ctypes.c_void_p),
         ("on_event", EVENT_CB),
         ("event_user_data", ctypes.c_void_p),
+        ("max_attempts", ctypes.c_uint32),
+        ("initial_delay_ms", ctypes.c_uint32),
+        ("max_delay_ms", ctypes.c_uint32),
+        ("resume", ctypes.c_int),
     ]
 
 _C_TYPES = {
@@ -112,6 +116,8 @@ _C_TYPES = {
     "size_t *": ctypes.POINTER(ctypes.c_size_t),
     "uint32_t": ctypes.c_uint32,
     "int32_t": ctypes.c_int32,
+    "int64_t": ctypes.c_int64,
+    "uint64_t": ctypes.c_uint64,
     "int": ctypes.c_int,
     "void *": ctypes.c_void_p,
     "kitsu_progress_cb": PROGRESS_CB,
@@ -209,7 +215,7 @@ for _enum, _prefix in ((Phase, "KITSU_PHASE_"), (Operation, "KITSU_OPERATION_"))
         raise ImportError(f"libkitsu: {_enum.__name__} differs from the {_prefix}* enum of {_header_path}")
 
 
-def last_error() -> tuple[int, int, str]:
+def last_error() -> tuple:
     """(code, http_status, message) of this thread's last error."""
     length = ctypes.c_size_t(0)
     lib.kitsu_last_error_message(None, 0, ctypes.byref(length))
@@ -223,9 +229,12 @@ def raise_for(code: int) -> None:
     if code == OK:
         return
     last_code, status, message = last_error()
-    raise _exc.from_result(
-        _RESULT_NAMES.get(code, ""), code, status if last_code == code else 0, message if last_code == code else ""
-    )
+    mine = last_code == code
+    error = _exc.from_result(_RESULT_NAMES.get(code, ""), code, status if mine else 0, message if mine else "")
+    error.attempts = lib.kitsu_last_error_attempts() if mine else 0
+    retry_after = lib.kitsu_last_error_retry_after() if mine else -1
+    error.retry_after = None if retry_after < 0 else retry_after
+    raise error
 
 
 def take_string(pointer: ctypes.c_void_p) -> str:
@@ -324,6 +333,8 @@ class Transfer(NamedTuple):
     progress_callback: ProgressCallback = None
     cancel: Optional[CancelToken] = None
     event_callback: EventCallback = None
+    #: Downloads: keep a failed or cancelled download's bytes and continue from them next time.
+    resume: bool = False
 
 
 class _CallbackState:
@@ -414,12 +425,16 @@ def call_with_progress(
             key = next(_keys)
             _states[key] = state
     options = None
-    if transfer.cancel is not None or transfer.event_callback is not None:
+    if transfer.cancel is not None or transfer.event_callback is not None or transfer.resume:
         options = TransferOptionsC(
             ctypes.sizeof(TransferOptionsC),
             transfer.cancel.handle if transfer.cancel is not None else None,
             _event_trampoline if transfer.event_callback is not None else EVENT_CB(),
             key or None,
+            0,
+            0,
+            0,
+            1 if transfer.resume else 0,
         )
     extra: list = [ctypes.byref(options) if options is not None else None]
     if transfer.progress_callback is not None:

@@ -90,6 +90,28 @@ class KitsuClient:
             if value is not None:
                 raise_for(getattr(lib, f"kitsu_client_set_{name}")(self._handle, int(value)))
 
+    def set_retry_policy(
+        self,
+        max_attempts: Optional[int] = None,
+        initial_delay: Optional[float] = None,
+        max_delay: Optional[float] = None,
+    ) -> None:
+        """How this client's calls try again: attempts in a row without
+        progress (1 turns retries off; default 5), the first backoff and the
+        longest wait in seconds (defaults 0.5 and 30). None keeps a value."""
+        raise_for(
+            lib.kitsu_client_set_retry_policy(
+                self.handle,
+                int(max_attempts or 0),
+                int((initial_delay or 0) * 1000),
+                int((max_delay or 0) * 1000),
+            )
+        )
+
+    def set_max_memory_answer(self, max_bytes: int) -> None:
+        """The largest answer held in memory (JSON, get_file_data_from_url); default 256 MiB."""
+        raise_for(lib.kitsu_client_set_max_memory_answer(self.handle, int(max_bytes)))
+
     def set_timeouts(
         self,
         connect_timeout: Optional[int] = None,
@@ -190,10 +212,10 @@ class KitsuClient:
     def delete(self, path: str) -> Any:
         return _native.call_json("kitsu_client_delete", self.handle, c_str(path))
 
-    def download(self, path: str, file_path: PathLike, progress_callback: Optional[Callable[[int, int], Any]] = None, cancel: Optional[CancelToken] = None, event_callback: EventCallback = None) -> DownloadResult:
+    def download(self, path: str, file_path: PathLike, progress_callback: Optional[Callable[[int, int], Any]] = None, cancel: Optional[CancelToken] = None, event_callback: EventCallback = None, resume: bool = False) -> DownloadResult:
         """gazu's ``raw.download``: any route to a file, atomically, waiting out 202s."""
         target = os.fspath(file_path)
-        _native.call_with_progress("kitsu_client_download", [self.handle, c_str(path), c_str(target)], Transfer(progress_callback, cancel, event_callback))
+        _native.call_with_progress("kitsu_client_download", [self.handle, c_str(path), c_str(target)], Transfer(progress_callback, cancel, event_callback, resume))
         return DownloadResult(target, os.path.getsize(target))
 
     def upload(

@@ -13,6 +13,10 @@ class GazuException(Exception):
         self.message = message
         self.http_status = http_status
         self.code = code
+        #: How many attempts the call made (1: it did not retry).
+        self.attempts = 1
+        #: The server's last Retry-After, in seconds, or None.
+        self.retry_after = None
 
 
 KitsuException = GazuException
@@ -127,6 +131,8 @@ _BY_NAME = {
     "PROCESSING_TIMEOUT": PreviewFileProcessingException,
     "UPLOAD_FAILED": UploadFailedException,
     "INVALID_RESPONSE": ServerErrorException,
+    "ANSWER_TOO_LARGE": ServerErrorException,
+    "NOT_A_REGULAR_FILE": ParameterException,
     "IO": LocalIOException,
     "FILE_NOT_FOUND": FileDoesntExistException,
     "ABORTED_BY_CALLBACK": TransferAbortedException,

@@ -169,3 +169,28 @@ def test_progress_event_percentage_and_codes_from_the_header():
     assert results["OK"] == 0 and results["CANCELLED"] == 5001 and results["NOT_FOUND"] == 3404
     assert exception.from_result("CANCELLED", 5001, 0, "m").__class__ is TransferCancelled
     assert isinstance(exception.from_result("HTTP_STATUS", 3000, 502, "m"), exception.ServerErrorException)
+
+
+def test_retry_settings_resume_and_the_attempts_of_a_failure(scene, media, zou):
+    client = scene.client
+    client.set_retry_policy(max_attempts=2, initial_delay=0.05)
+    # A 404 is not retried: one attempt, no Retry-After.
+    with pytest.raises(exception.RouteNotFoundException) as raised:
+        libkitsu.files.download_preview_file_thumbnail("0e5ad4bd-0000-4000-8000-00000000abcd", scene.dir / "x.png", client=client)
+    assert raised.value.attempts == 1 and raised.value.retry_after is None
+    # An unreachable server: retried (the request never left), then the error with its attempts.
+    dead = libkitsu.KitsuClient("http://127.0.0.1:9/api", access_token="x")
+    dead.set_retry_policy(max_attempts=3, initial_delay=0.01)
+    with pytest.raises(exception.DownloadFileException) as raised:
+        dead.download("data/x", scene.dir / "never.bin")
+    assert raised.value.attempts == 3, raised.value.message
+    assert "after 3 attempts" in raised.value.message
+    # resume=True: a download that completes leaves nothing but the file.
+    working_file = libkitsu.files.new_working_file(scene.task, client=client)
+    libkitsu.files.upload_working_file(working_file, media.blend, client=client)
+    target = scene.dir / "resumable.blend"
+    libkitsu.files.download_working_file(working_file, target, client=client, resume=True)
+    assert target.read_bytes() == media.blend.read_bytes()
+    assert sorted(p.name for p in scene.dir.iterdir()) == ["resumable.blend"]
+    with pytest.raises(exception.ParameterException):
+        client.set_max_memory_answer(0)
