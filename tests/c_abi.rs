@@ -35,6 +35,17 @@ enum Linking {
 
 /// Compiles `source` and returns the program's path.
 fn compile(source: &str, language: Language, linking: Linking, out: &Path) -> PathBuf {
+    compile_with(source, language, linking, out, &[])
+}
+
+/// As [`compile`], with extra compiler flags (sanitizers).
+fn compile_with(
+    source: &str,
+    language: Language,
+    linking: Linking,
+    out: &Path,
+    extra: &[&str],
+) -> PathBuf {
     let lib_dir = target_dir();
     let (compiler, std_flag) = match language {
         Language::C => ("cc", "-std=c11"),
@@ -43,6 +54,7 @@ fn compile(source: &str, language: Language, linking: Linking, out: &Path) -> Pa
     let mut cmd = Command::new(compiler);
     cmd.arg(std_flag)
         .args(["-Wall", "-Wextra", "-Wpedantic", "-Werror", "-g"])
+        .args(extra)
         .arg("-I")
         .arg(crate_dir().join("include"));
     if let Language::Cxx = language {
@@ -115,6 +127,100 @@ fn run_c_program(source: &str, language: Language, linking: Linking) -> FakeKits
         "libkitsu wrote on the host's stderr:\n{stderr}"
     );
     server
+}
+
+/// Runs a compiled C test program with `wrapper` (valgrind) and `env`, and
+/// checks its own report and exit status.
+fn run_checked(program: &Path, wrapper: &[&str], env: &[(&str, &str)], what: &str) -> FakeKitsu {
+    let server = FakeKitsu::start();
+    let scratch = tempfile::tempdir().unwrap();
+    let mut command = match wrapper.split_first() {
+        Some((tool, args)) => {
+            let mut c = Command::new(tool);
+            c.args(args).arg(program);
+            c
+        }
+        None => Command::new(program),
+    };
+    let output = command
+        .arg(&server.base)
+        .arg(scratch.path())
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success() && stdout.contains(" passed, 0 failed"),
+        "{what}: {:?}\n{stdout}\n{stderr}",
+        output.status
+    );
+    server
+}
+
+/// The C programs built with AddressSanitizer and UndefinedBehaviorSanitizer
+/// (leak detection on): no error, no leak.
+#[test]
+fn c_programs_under_asan_and_ubsan() {
+    let dir = tempfile::tempdir().unwrap();
+    for source in ["tests/c/contract.c", "tests/c/call_context.c"] {
+        let name = Path::new(source).file_stem().unwrap().to_str().unwrap();
+        let program = compile_with(
+            source,
+            Language::C,
+            Linking::Shared,
+            &dir.path().join(format!("{name}_asan")),
+            &[
+                "-fsanitize=address,undefined",
+                "-fno-sanitize-recover=all",
+                "-fno-omit-frame-pointer",
+            ],
+        );
+        run_checked(
+            &program,
+            &[],
+            &[
+                (
+                    "ASAN_OPTIONS",
+                    "detect_leaks=1:halt_on_error=1:abort_on_error=0",
+                ),
+                ("UBSAN_OPTIONS", "halt_on_error=1:print_stacktrace=1"),
+            ],
+            &format!("{source} under ASan+UBSan"),
+        );
+    }
+}
+
+/// The C programs under valgrind (memcheck): 0 errors, no definite leak.
+/// Timing checks are relaxed (valgrind slows everything about 20 times).
+#[test]
+fn c_programs_under_valgrind() {
+    if Command::new("valgrind").arg("--version").output().is_err() {
+        // scripts/test installs valgrind; a developer without it is told, not failed.
+        assert!(
+            std::env::var_os("KITSU_VALGRIND_REQUIRED").is_none(),
+            "valgrind is not installed"
+        );
+        eprintln!("valgrind not installed: skipped");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for source in ["tests/c/contract.c", "tests/c/call_context.c"] {
+        let name = Path::new(source).file_stem().unwrap().to_str().unwrap();
+        let program = compile(source, Language::C, Linking::Shared, &dir.path().join(name));
+        run_checked(
+            &program,
+            &[
+                "valgrind",
+                "--quiet",
+                "--error-exitcode=1",
+                "--leak-check=full",
+                "--errors-for-leak-kinds=definite",
+            ],
+            &[("KITSU_TEST_SLOW", "1")],
+            &format!("{source} under valgrind"),
+        );
+    }
 }
 
 fn run_contract(language: Language, linking: Linking) {
