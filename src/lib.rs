@@ -25,6 +25,7 @@
 //!     progress: Some(&mut progress),
 //!     on_event: Some(&mut on_event),
 //!     cancel: Some(cancel.clone()),
+//!     ..TransferOptions::default() // retries as the client's, no resume
 //! };
 //! let id = "0e5ad4bd-0000-4000-8000-00000000abcd";
 //! files::blocking::download_preview_file(&client, id, Path::new("preview.png"), options)?;

@@ -345,38 +345,35 @@ fn open_partial(folder: &Path, name: &str, route: &str) -> Result<(Storage, u64,
         .ok()
         .and_then(|bytes| serde_json::from_slice::<Sidecar>(&bytes).ok())
         .filter(|record| record.route == route);
-    let length = std::fs::metadata(&path).map(|m| m.len()).ok();
-    if let (Some(record), Some(length)) = (previous, length) {
-        if length > 0 {
+    let length = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    let (file, written, entity) = match previous {
+        Some(record) if length > 0 => {
             let file = OpenOptions::new()
                 .append(true)
                 .open(&path)
                 .map_err(|e| Error::io(&path, e))?;
-            let storage = Storage::Partial {
-                file,
-                path,
-                sidecar,
-                route: route.to_string(),
-            };
-            return Ok((storage, length, Some(record.entity)));
+            (file, length, Some(record.entity))
         }
-    }
-    // Anything else there is stale: start again.
-    let _ = std::fs::remove_file(&sidecar);
-    let file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o666)
-        .open(&path)
-        .map_err(|e| Error::io(&path, e))?;
+        _ => {
+            // Anything else there is stale: start again.
+            let _ = std::fs::remove_file(&sidecar);
+            let file = OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o666)
+                .open(&path)
+                .map_err(|e| Error::io(&path, e))?;
+            (file, 0, None)
+        }
+    };
     let storage = Storage::Partial {
         file,
         path,
         sidecar,
         route: route.to_string(),
     };
-    Ok((storage, 0, None))
+    Ok((storage, written, entity))
 }
 
 /// A stable short name for a long one.
