@@ -561,3 +561,59 @@ fn a_cancelled_resumable_download_continues_in_the_next_call() {
         started.elapsed().as_secs_f64(),
     );
 }
+
+#[test]
+fn an_answer_closed_after_its_headers_is_fetched_again() {
+    let s = setup();
+    s.proxy.arm(Fault::CloseAfterHeaders);
+    let target = s.dir.path().join("headers-only.bin");
+    let mut watch = Watch::default();
+    let started = Instant::now();
+    download(&s, "files/ranged/300000", &target, &mut watch).unwrap();
+    assert_eq!(s.proxy.fired(), 1);
+    assert_eq!(std::fs::read(&target).unwrap(), pattern(300_000));
+    assert_eq!(watch.attempts, 2);
+    no_partial(s.dir.path());
+    record_row(
+        "connection closed right after the answer's headers",
+        "fetched again, identical",
+        watch.attempts,
+        "the same GET (no byte held: no Range)",
+        "300000, once",
+        started.elapsed().as_secs_f64(),
+    );
+}
+
+#[test]
+fn a_slow_link_with_latency_still_delivers_with_progress() {
+    let s = setup();
+    // 50 ms per piece and at most 1 MB/s on the connection that carries the body.
+    s.proxy
+        .arm(Fault::Delay(Direction::Down, Duration::from_millis(50)));
+    s.proxy.arm(Fault::RateLimit(Direction::Down, 1_000_000));
+    let target = s.dir.path().join("slow.bin");
+    let mut watch = Watch::default();
+    let started = Instant::now();
+    download(&s, "files/ranged/1000000", &target, &mut watch).unwrap();
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= Duration::from_millis(900),
+        "not shaped: {elapsed:?}"
+    );
+    assert_eq!(std::fs::read(&target).unwrap(), pattern(1_000_000));
+    assert_eq!(watch.attempts, 1);
+    assert!(
+        watch.calls.len() >= 5,
+        "{} progress calls",
+        watch.calls.len()
+    );
+    assert_monotonic(&watch.calls);
+    record_row(
+        "a shaped link: 50 ms per piece, 1 MB/s",
+        "delivered, progress throughout",
+        1,
+        "nothing",
+        "1000000, once",
+        elapsed.as_secs_f64(),
+    );
+}

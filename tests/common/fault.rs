@@ -1,7 +1,8 @@
 //! A fault proxy for the tests: a TCP proxy on loopback in front of a
 //! server (the fake one or the real Zou) that can break the next connection
 //! carrying enough bytes: reset it, or stall it, after N bytes in one
-//! direction. Armed faults fire once, on whichever pooled connection gets
+//! direction, close it after an answer's headers, or shape it (a delay per
+//! piece, a rate limit). Armed faults fire once, on whichever pooled connection gets
 //! there first. It also logs the request lines and Range headers it
 //! forwards, so tests see what was asked for again.
 #![allow(dead_code)]
@@ -26,6 +27,14 @@ pub enum Fault {
     Reset(Direction, u64),
     /// Stop forwarding for `Duration` after this many bytes in `Direction`.
     Stall(Direction, u64, Duration),
+    /// Close the connection right after the answer's headers (before its body).
+    CloseAfterHeaders,
+    /// For the rest of the next connection moving data in `Direction`: wait
+    /// this long before forwarding each piece (added latency).
+    Delay(Direction, Duration),
+    /// For the rest of the next connection moving data in `Direction`: at
+    /// most this many bytes a second.
+    RateLimit(Direction, u64),
 }
 
 #[derive(Default)]
@@ -106,6 +115,10 @@ fn pump(from: &TcpStream, to: &TcpStream, direction: Direction, shared: Arc<Mute
     std::thread::spawn(move || {
         let mut moved: u64 = 0;
         let mut buffer = vec![0u8; 16 * 1024];
+        // Shaping taken for this connection: (delay per piece, bytes a second).
+        let mut delay: Option<Duration> = None;
+        let mut rate: Option<u64> = None;
+        let started = std::time::Instant::now();
         loop {
             let n = match from.read(&mut buffer) {
                 Ok(0) | Err(_) => break,
@@ -122,6 +135,11 @@ fn pump(from: &TcpStream, to: &TcpStream, direction: Direction, shared: Arc<Mute
                     Fault::Reset(d, after) | Fault::Stall(d, after, _) => {
                         d == direction && moved + n as u64 > after
                     }
+                    Fault::CloseAfterHeaders => {
+                        direction == Direction::Down && moved == 0 && chunk_has_head(&buffer[..n])
+                    }
+                    Fault::Delay(d, _) => d == direction && delay.is_none(),
+                    Fault::RateLimit(d, _) => d == direction && rate.is_none(),
                 });
                 index.map(|i| {
                     let fault = shared.armed.remove(i);
@@ -138,6 +156,20 @@ fn pump(from: &TcpStream, to: &TcpStream, direction: Direction, shared: Arc<Mute
                     let _ = from.shutdown(Shutdown::Both);
                     return;
                 }
+                Some(Fault::CloseAfterHeaders) => {
+                    let text = &buffer[..n];
+                    let end = text
+                        .windows(4)
+                        .position(|w| w == b"\r\n\r\n")
+                        .map_or(n, |i| i + 4);
+                    let _ = to.write_all(&text[..end]);
+                    let _ = to.flush();
+                    let _ = to.shutdown(Shutdown::Both);
+                    let _ = from.shutdown(Shutdown::Both);
+                    return;
+                }
+                Some(Fault::Delay(_, pause)) => delay = Some(pause),
+                Some(Fault::RateLimit(_, per_second)) => rate = Some(per_second.max(1)),
                 Some(Fault::Stall(_, after, pause)) => {
                     let keep = (after.saturating_sub(moved) as usize).min(chunk.len());
                     if to.write_all(&chunk[..keep]).is_err() {
@@ -149,6 +181,18 @@ fn pump(from: &TcpStream, to: &TcpStream, direction: Direction, shared: Arc<Mute
                 }
                 None => {}
             }
+            if let Some(pause) = delay {
+                std::thread::sleep(pause);
+            }
+            if let Some(per_second) = rate {
+                // Hold the piece until the average rate allows it.
+                let due = Duration::from_secs_f64(
+                    (moved + chunk.len() as u64) as f64 / per_second as f64,
+                );
+                if let Some(wait) = due.checked_sub(started.elapsed()) {
+                    std::thread::sleep(wait);
+                }
+            }
             if to.write_all(chunk).is_err() {
                 break;
             }
@@ -156,6 +200,11 @@ fn pump(from: &TcpStream, to: &TcpStream, direction: Direction, shared: Arc<Mute
         }
         let _ = to.shutdown(Shutdown::Write);
     });
+}
+
+/// True when `bytes` begins an HTTP answer's head.
+fn chunk_has_head(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"HTTP/1.1 ") && bytes.windows(4).any(|w| w == b"\r\n\r\n")
 }
 
 /// Logs request lines (and their Range header) that start in `bytes`.
