@@ -457,6 +457,74 @@ static void test_struct_size(kitsu_client *client) {
     kitsu_cancel_token_free(cancelled);
 }
 
+/* ---- retries ----------------------------------------------------------- */
+
+static void test_retry_options_and_last_error(kitsu_client *client) {
+    static events e;
+    kitsu_cancel_token *token = NULL;
+    kitsu_transfer_options options = KITSU_TRANSFER_OPTIONS_INIT;
+    kitsu_transfer_options two = KITSU_TRANSFER_OPTIONS_INIT;
+    kitsu_transfer_options cancelling = KITSU_TRANSFER_OPTIONS_INIT;
+    canceller c;
+    pthread_t thread;
+    char target[1024];
+    kitsu_result rc;
+    double late;
+    int i, retrying = 0;
+    path_in_scratch(target, sizeof target, "flaky.bin");
+
+    /* 503 (Retry-After: 1) twice then the file: retried by default. */
+    events_init(&e);
+    options.on_event = record_event;
+    options.event_user_data = &e;
+    rc = kitsu_client_download(client, "flaky/503/2/c-default/3000", target, &options, NULL, NULL);
+    CHECK(rc == KITSU_RESULT_OK, "flaky 503: %u %s", rc, last_message());
+    for (i = 0; i < e.count; i++) {
+        if (e.phase[i] == KITSU_PHASE_RETRYING) {
+            retrying++;
+            CHECK(strstr(e.message[i], "HTTP 503") && e.deadline[i] == 1000, "retry event: %s, %llu ms",
+                  e.message[i], (unsigned long long)e.deadline[i]);
+        }
+    }
+    CHECK(retrying >= 2 && e.attempt[e.count - 1] == 3, "retrying events %d, last attempt %u", retrying,
+          e.count ? e.attempt[e.count - 1] : 0);
+
+    /* This call only: 2 attempts. It fails, and the last error says so. */
+    two.max_attempts = 2;
+    two.initial_delay_ms = 10;
+    rc = kitsu_client_download(client, "flaky/503/5/c-two/3000", target, &two, NULL, NULL);
+    CHECK(rc == KITSU_RESULT_SERVICE_UNAVAILABLE, "2 attempts: %u", rc);
+    CHECK(kitsu_last_error_attempts() == 2, "attempts %u", kitsu_last_error_attempts());
+    CHECK(kitsu_last_error_retry_after() == 1, "retry after %lld", (long long)kitsu_last_error_retry_after());
+    CHECK(strstr(last_message(), "after 2 attempts") != NULL, "message: %s", last_message());
+    /* Retries off for this call: one attempt. */
+    two.max_attempts = 1;
+    rc = kitsu_client_download(client, "flaky/500/1/c-once/3000", target, &two, NULL, NULL);
+    CHECK(rc == KITSU_RESULT_SERVER_ERROR && kitsu_last_error_attempts() == 1, "1 attempt: %u, %u", rc,
+          kitsu_last_error_attempts());
+    CHECK(kitsu_last_error_retry_after() == -1, "no Retry-After: %lld", (long long)kitsu_last_error_retry_after());
+    /* The client's policy. */
+    CHECK(kitsu_client_set_retry_policy(client, 1, 0, 0) == KITSU_RESULT_OK, "policy");
+    rc = kitsu_client_download(client, "flaky/502/1/c-client/3000", target, NULL, NULL, NULL);
+    CHECK(rc == KITSU_RESULT_BAD_GATEWAY, "client policy 1 attempt: %u", rc);
+    CHECK(kitsu_client_set_retry_policy(client, 5, 0, 0) == KITSU_RESULT_OK, "policy back");
+
+    /* A cancel during the wait before another attempt ends it at once. */
+    kitsu_cancel_token_new(&token);
+    cancelling.cancel = token;
+    c.token = token;
+    c.delay_ms = 500; /* the first 503 comes at once; its wait is 1 s */
+    c.cancelled_at = 0;
+    pthread_create(&thread, NULL, cancel_later, &c);
+    rc = kitsu_client_download(client, "flaky/503/50/c-cancel/3000", target, &cancelling, NULL, NULL);
+    late = now_ms() - c.cancelled_at;
+    pthread_join(thread, NULL);
+    CHECK(rc == KITSU_RESULT_CANCELLED && late < CANCEL_LIMIT_MS, "cancel in the retry wait: %u, %.0f ms", rc,
+          late);
+    CHECK(partial_files() == 0, "retries left a temporary file");
+    kitsu_cancel_token_free(token);
+}
+
 int main(int argc, char **argv) {
     kitsu_client *client;
     if (argc != 3) {
@@ -478,6 +546,7 @@ int main(int argc, char **argv) {
     test_cancel_between_publish_steps(client);
     test_event_callback_aborts(client);
     test_struct_size(client);
+    test_retry_options_and_last_error(client);
     kitsu_client_free(client);
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
