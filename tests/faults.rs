@@ -617,3 +617,44 @@ fn a_slow_link_with_latency_still_delivers_with_progress() {
         elapsed.as_secs_f64(),
     );
 }
+
+#[test]
+fn a_preview_upload_whose_answer_was_lost_is_not_sent_twice() {
+    let s = setup();
+    let file = s.dir.path().join("frame.png");
+    std::fs::write(&file, pattern(500_000)).unwrap();
+    // The file reaches the server; the connection breaks as the answer starts.
+    s.proxy.arm(Fault::Reset(Direction::Down, 1));
+    let mut calls = Vec::new();
+    let mut progress = |done: u64, total: u64| {
+        calls.push((done, total));
+        true
+    };
+    let started = Instant::now();
+    let answer = kitsu::api::task::blocking::upload_preview_file(
+        &s.client,
+        "0e5ad4bd-0000-4000-8000-00000000f00d",
+        &file,
+        &kitsu::api::Options::default(),
+        TransferOptions::with_progress(&mut progress),
+    )
+    .unwrap();
+    assert!(answer.contains("\"file_size\":1234"), "{answer}");
+    let requests = s.proxy.requests();
+    let posts = requests.iter().filter(|r| r.starts_with("POST")).count();
+    let reads = requests
+        .iter()
+        .filter(|r| r.starts_with("GET /api/data/preview-files/"))
+        .count();
+    assert_eq!((posts, reads), (1, 1), "{requests:?}");
+    assert_eq!(calls.last(), Some(&(500_000, 500_000)), "{calls:?}");
+    assert_monotonic(&calls);
+    record_row(
+        "preview upload stored, its answer lost",
+        "the record read, taken as done (Zou refuses a second upload)",
+        2,
+        "one GET of the record",
+        "500000, once",
+        started.elapsed().as_secs_f64(),
+    );
+}

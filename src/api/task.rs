@@ -103,6 +103,8 @@ async fn upload_preview_bytes(
             )
             .await?;
             if stored_preview(&record) {
+                // The bytes arrived in an earlier attempt: count them as sent.
+                call.end_request(crate::transfer::upload::file_size(file)?, 1)?;
                 return Ok(record);
             }
         }

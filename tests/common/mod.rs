@@ -455,6 +455,11 @@ fn route(
             )?;
         }
         ("POST", ["pictures", "preview-files", id]) => {
+            state
+                .lock()
+                .unwrap()
+                .counters
+                .insert(format!("stored/{id}"), 1);
             json(
                 stream,
                 201,
@@ -523,10 +528,22 @@ fn route(
         }
         // Kitsu-shaped preview routes; the id's last digit picks the behaviour.
         ("GET", ["data", "preview-files", id]) => {
+            // A preview that received its file says so, as Zou's records do.
+            let stored = state
+                .lock()
+                .unwrap()
+                .counters
+                .contains_key(&format!("stored/{id}"));
+            let (size, name) = if stored {
+                (1234, Some("frame"))
+            } else {
+                (0, None)
+            };
             json(
                 stream,
                 200,
-                serde_json::json!({"id": id, "extension": "png", "status": "ready"}),
+                serde_json::json!({"id": id, "extension": "png", "status": "ready",
+                                   "file_size": size, "original_name": name}),
             )?;
         }
         ("GET", ["pictures", "originals", "preview-files", file]) => {
