@@ -20,22 +20,9 @@ pub(crate) fn idempotency_of(method: &Method) -> Idempotency {
     }
 }
 
-/// Sends a JSON request (body already checked as JSON), retried as its
-/// method allows, and returns the answer's text (`null` for an empty body).
+/// Sends a JSON request (body already checked as JSON), retried as
+/// `idempotency` allows, and returns the answer's text (`null` for an empty body).
 pub(crate) async fn request_text(
-    call: &mut Call<'_>,
-    client: &Client,
-    method: Method,
-    path: &str,
-    auth: Auth,
-    body: Option<String>,
-) -> Result<String> {
-    let idempotency = idempotency_of(&method);
-    request_text_with(call, client, method, path, auth, body, idempotency).await
-}
-
-/// As [`request_text`], with the retry rule given.
-pub(crate) async fn request_text_with(
     call: &mut Call<'_>,
     client: &Client,
     method: Method,
@@ -119,7 +106,7 @@ pub async fn request(
     body: Option<&Value>,
     idempotency: Idempotency,
 ) -> Result<Value> {
-    let text = request_text_with(
+    let text = request_text(
         call,
         client,
         method,
@@ -157,8 +144,9 @@ impl Client {
         body: Option<&str>,
     ) -> Result<String> {
         let body = checked_body(body)?;
+        let idempotency = idempotency_of(&method);
         self.run(TransferOptions::default(), async |call| {
-            request_text(call, self, method, path, auth, body).await
+            request_text(call, self, method, path, auth, body, idempotency).await
         })
     }
 
