@@ -140,13 +140,7 @@ impl FileSink {
     }
 
     fn file_mut(&mut self) -> Result<&mut File> {
-        match &mut self.storage {
-            Some(Storage::Temporary(temp)) => Ok(temp.as_file_mut()),
-            Some(Storage::Partial { file, .. }) => Ok(file),
-            None => Err(Error::InvalidParameter(
-                "the download was already committed".into(),
-            )),
-        }
+        storage_file(&mut self.storage)
     }
 
     /// Renames the complete file onto the destination.
@@ -195,10 +189,9 @@ impl Sink for FileSink {
     fn write(&mut self, chunk: &[u8]) -> Result<()> {
         // Written chunk by chunk as hyper hands them over (tens to hundreds
         // of KiB): a BufWriter in between would only add a copy of every byte.
-        let destination = self.destination.clone();
-        self.file_mut()?
+        storage_file(&mut self.storage)?
             .write_all(chunk)
-            .map_err(|e| Error::io(&destination, e))?;
+            .map_err(|e| Error::io(&self.destination, e))?;
         self.written += chunk.len() as u64;
         Ok(())
     }
@@ -241,6 +234,18 @@ impl Sink for FileSink {
 
     fn resumed_entity(&self) -> Option<Entity> {
         self.resumed.clone()
+    }
+}
+
+/// The open file of a sink's storage (a free function, so that the
+/// destination can be borrowed beside it).
+fn storage_file(storage: &mut Option<Storage>) -> Result<&mut File> {
+    match storage {
+        Some(Storage::Temporary(temp)) => Ok(temp.as_file_mut()),
+        Some(Storage::Partial { file, .. }) => Ok(file),
+        None => Err(Error::InvalidParameter(
+            "the download was already committed".into(),
+        )),
     }
 }
 
