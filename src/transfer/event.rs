@@ -16,13 +16,13 @@ pub enum Operation {
 /// follow the progress throttle and a heartbeat comes at least once a second.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Phase {
-    /// A request is on its way and its answer's headers are awaited (this
-    /// includes the time an upload's answer is awaited after its last byte).
+    /// A request is on its way and its answer's headers are awaited.
     Connecting,
     /// The server asked to wait (HTTP 202 with Retry-After: a preview still
     /// being processed); `deadline` is the processing timeout.
     Waiting,
-    /// Bytes are moving.
+    /// Bytes are moving (for an upload, also while its answer is awaited
+    /// after the last byte: the message says so).
     Transferring,
     /// Waiting before another attempt.
     Retrying,
