@@ -144,7 +144,7 @@ fn header_preamble(version: &str, abi: u32) -> String {
  * The defaults of ::kitsu_transfer_options, with `struct_size` set:
  * `kitsu_transfer_options options = KITSU_TRANSFER_OPTIONS_INIT;`
  */
-#define KITSU_TRANSFER_OPTIONS_INIT {{ sizeof(kitsu_transfer_options), NULL, NULL, NULL, 0, 0, 0, 0 }}
+#define KITSU_TRANSFER_OPTIONS_INIT {{ sizeof(kitsu_transfer_options), NULL, NULL, NULL, 0, 0, 0, 0, 0 }}
 
 /** A comfortable buffer size for kitsu_last_error_message(). */
 #define KITSU_ERROR_SIZE 256

@@ -138,7 +138,7 @@
  * The defaults of ::kitsu_transfer_options, with `struct_size` set:
  * `kitsu_transfer_options options = KITSU_TRANSFER_OPTIONS_INIT;`
  */
-#define KITSU_TRANSFER_OPTIONS_INIT { sizeof(kitsu_transfer_options), NULL, NULL, NULL, 0, 0, 0, 0 }
+#define KITSU_TRANSFER_OPTIONS_INIT { sizeof(kitsu_transfer_options), NULL, NULL, NULL, 0, 0, 0, 0, 0 }
 
 /** A comfortable buffer size for kitsu_last_error_message(). */
 #define KITSU_ERROR_SIZE 256
@@ -162,6 +162,17 @@
 #  define KITSU_DEPRECATED(note)
 #endif
 
+
+/**
+ * Requests in flight when the caller asks for 0.
+ */
+#define DEFAULT_MAX_IN_FLIGHT 8
+
+/**
+ * Segments are never smaller than this: below it, a request's round trip
+ * costs more than its parallelism gains.
+ */
+#define MIN_SEGMENT (1024 * 1024)
 
 /**
  * Result of every fallible libkitsu call. The numbers are stable forever:
@@ -312,6 +323,11 @@ enum kitsu_result
    */
   KITSU_RESULT_CANCELLED = 5001,
   /**
+   * Some items of a batch failed, the others succeeded: see
+   * kitsu_batch_item_result() for each.
+   */
+  KITSU_RESULT_BATCH_INCOMPLETE = 5002,
+  /**
    * A panic inside libkitsu was caught at the boundary. Please report it.
    */
   KITSU_RESULT_PANIC = 9000,
@@ -334,6 +350,11 @@ enum kitsu_operation
  {
   KITSU_OPERATION_DOWNLOAD = 1,
   KITSU_OPERATION_UPLOAD = 2,
+  /**
+   * A batch's own events (kitsu_batch_run()); its items report as
+   * downloads or uploads.
+   */
+  KITSU_OPERATION_BATCH = 3,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -375,6 +396,15 @@ enum kitsu_phase
    * The call succeeded; always its last event.
    */
   KITSU_PHASE_DONE = 5,
+  /**
+   * A batch item waits for a free slot (one event per item when the run starts).
+   */
+  KITSU_PHASE_QUEUED = 6,
+  /**
+   * A batch item failed (`message` says why; its last event), or a batch
+   * ended with failed items (the batch's last event).
+   */
+  KITSU_PHASE_FAILED = 7,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -383,6 +413,58 @@ typedef enum kitsu_phase kitsu_phase;
 typedef uint32_t kitsu_phase;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
+
+/**
+ * What of a preview to download (kitsu_batch_add_preview_download()):
+ * gazu's download_preview_file* functions.
+ */
+enum kitsu_preview_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * The uploaded file as stored: `movies/originals/preview-files/<id>.mp4`
+   * for movies, `pictures/originals/preview-files/<id>.<extension>` else.
+   */
+  KITSU_PREVIEW_KIND_ORIGINAL = 0,
+  /**
+   * `pictures/thumbnails/preview-files/<id>.png`.
+   */
+  KITSU_PREVIEW_KIND_THUMBNAIL = 1,
+  /**
+   * `pictures/thumbnails-square/preview-files/<id>.png`.
+   */
+  KITSU_PREVIEW_KIND_SQUARE_THUMBNAIL = 2,
+  /**
+   * `pictures/originals/preview-files/<id>.png` (a movie's: a full-size frame).
+   */
+  KITSU_PREVIEW_KIND_COVER = 3,
+  /**
+   * `movies/originals/preview-files/<id>.mp4`.
+   */
+  KITSU_PREVIEW_KIND_MOVIE = 4,
+  /**
+   * `movies/low/preview-files/<id>.mp4`.
+   */
+  KITSU_PREVIEW_KIND_LOW_DEF_MOVIE = 5,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum kitsu_preview_kind kitsu_preview_kind;
+#else
+typedef uint32_t kitsu_preview_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * A batch of transfers on one client: add items (each adder gives the
+ * item's index), run them all with kitsu_batch_run(), then read each
+ * item's result. Use a batch from one thread at a time (calls from one of
+ * its run's callbacks get `KITSU_RESULT_REENTRANT_CALL`). Running it again
+ * runs the items that have not succeeded yet (the failed ones and new ones).
+ */
+typedef struct kitsu_batch kitsu_batch;
 
 /**
  * A cancel token: give it to calls through ::kitsu_transfer_options and
@@ -509,6 +591,13 @@ typedef struct kitsu_transfer_options {
    * them. 0 (the default): nothing is ever left behind.
    */
   int resume;
+  /**
+   * A file download in up to this many ranged requests at once, written
+   * at their offsets into the one temporary file (for links where one
+   * connection is capped; segments are at least 1 MiB). Used only where
+   * the server answers ranges, and not with `resume`. 0 or 1: one stream.
+   */
+  uint32_t segments;
 } kitsu_transfer_options;
 
 /**
@@ -644,6 +733,148 @@ kitsu_result kitsu_asset_export_assets_with_csv(const struct kitsu_client *clien
                                                 const struct kitsu_transfer_options *transfer,
                                                 kitsu_progress_cb progress,
                                                 void *user_data);
+
+/**
+ * Creates an empty batch on `client` (which must outlive the batch's runs;
+ * the batch keeps its own reference). `*out` receives it, to be freed with
+ * kitsu_batch_free().
+ */
+KITSU_API kitsu_result kitsu_batch_new(const struct kitsu_client *client, struct kitsu_batch **out);
+
+/**
+ * Frees the batch. NULL is a no-op. Never while it runs.
+ */
+KITSU_API void kitsu_batch_free(struct kitsu_batch *batch);
+
+/**
+ * Adds a download of any route to `target_path` (as kitsu_client_download()).
+ * `*out_index` (NULL: not wanted) receives the item's index.
+ */
+KITSU_API
+kitsu_result kitsu_batch_add_download(struct kitsu_batch *batch,
+                                      const char *path,
+                                      const char *target_path,
+                                      size_t *out_index);
+
+/**
+ * Adds an upload of `file_count` files (parts `file`, `file-1`...) and the
+ * form fields of `form_json` (NULL: none) to a route, as
+ * kitsu_client_upload(); the server's answer is read with
+ * kitsu_batch_item_answer(). Missing or unreadable files are refused here.
+ */
+KITSU_API
+kitsu_result kitsu_batch_add_upload(struct kitsu_batch *batch,
+                                    const char *path,
+                                    const char *const *file_paths,
+                                    size_t file_count,
+                                    const char *form_json,
+                                    size_t *out_index);
+
+/**
+ * Adds a download of a preview's `kind` (a ::kitsu_preview_kind) to `target_path`. For
+ * `KITSU_PREVIEW_KIND_ORIGINAL`, `extension` is the preview record's (as a
+ * listing gives it, "png", "mp4"...); NULL reads the record first, as gazu
+ * does. The other kinds ignore `extension`.
+ */
+KITSU_API
+kitsu_result kitsu_batch_add_preview_download(struct kitsu_batch *batch,
+                                              const char *preview_file_id,
+                                              uint32_t kind,
+                                              const char *extension,
+                                              const char *target_path,
+                                              size_t *out_index);
+
+/**
+ * Adds a download of an attachment file (gazu's download_attachment_file:
+ * the record is read for the file's name).
+ */
+KITSU_API
+kitsu_result kitsu_batch_add_attachment_download(struct kitsu_batch *batch,
+                                                 const char *attachment_file_id,
+                                                 const char *target_path,
+                                                 size_t *out_index);
+
+/**
+ * Adds a download of a working file (gazu's download_working_file).
+ */
+KITSU_API
+kitsu_result kitsu_batch_add_working_file_download(struct kitsu_batch *batch,
+                                                   const char *working_file_id,
+                                                   const char *target_path,
+                                                   size_t *out_index);
+
+/**
+ * Runs every item that has not succeeded yet, at most `max_in_flight` at
+ * once (0: 8), on the calling thread. `progress` gets the combined count:
+ * bytes summed over the items, and the sum of their lengths as `total` once
+ * every length is known (0 before); the usual contract holds (first call,
+ * last call, never decreasing). `transfer->on_event` gets each item's events
+ * (its `item_index` in the batch, `item_count` the batch's size; a QUEUED
+ * event per item at the start, FAILED when one fails) and the batch's own
+ * (`operation` KITSU_OPERATION_BATCH, `item_index` the items finished,
+ * DONE or FAILED last). Retry, resume and segment options apply to each
+ * item. One failing item does not stop the others: returns OK when all
+ * succeeded, `KITSU_RESULT_BATCH_INCOMPLETE` when some failed (see
+ * kitsu_batch_item_result()), `KITSU_RESULT_CANCELLED` or
+ * `KITSU_RESULT_ABORTED_BY_CALLBACK` when stopped (items not finished
+ * then have that result). No download leaves anything partial at its
+ * target, also when the run is stopped.
+ */
+KITSU_API
+kitsu_result kitsu_batch_run(struct kitsu_batch *batch,
+                             uint32_t max_in_flight,
+                             const struct kitsu_transfer_options *transfer,
+                             kitsu_progress_cb progress,
+                             void *user_data);
+
+/**
+ * The number of items.
+ */
+KITSU_API kitsu_result kitsu_batch_item_count(const struct kitsu_batch *batch, size_t *out_count);
+
+/**
+ * How many items succeeded and failed in the runs so far (items not run
+ * yet are in neither).
+ */
+KITSU_API
+kitsu_result kitsu_batch_counts(const struct kitsu_batch *batch,
+                                size_t *out_succeeded,
+                                size_t *out_failed);
+
+/**
+ * Item `index`'s result after a run: `*code` its result code
+ * (`KITSU_RESULT_OK` for success), `*http_status` (NULL: not wanted) the
+ * HTTP status behind a failure or 0, and its error message into `message`
+ * as kitsu_last_error_message() does (`message` NULL with `message_len` 0
+ * asks for the length only; `out_len` may be NULL). An index past the end,
+ * or an item no run has reached, is `KITSU_RESULT_INVALID_PARAMETER`.
+ */
+KITSU_API
+kitsu_result kitsu_batch_item_result(const struct kitsu_batch *batch,
+                                     size_t index,
+                                     kitsu_result *code,
+                                     int32_t *http_status,
+                                     char *message,
+                                     size_t message_len,
+                                     size_t *out_len);
+
+/**
+ * Item `index`'s bytes moved by a successful run (a download's length, an
+ * upload's file bytes) into `*out_bytes`.
+ */
+KITSU_API
+kitsu_result kitsu_batch_item_bytes(const struct kitsu_batch *batch,
+                                    size_t index,
+                                    uint64_t *out_bytes);
+
+/**
+ * The server's answer (JSON) to a successful upload item into `*out_json`,
+ * to be freed with kitsu_string_free(); NULL for other items.
+ */
+KITSU_API
+kitsu_result kitsu_batch_item_answer(const struct kitsu_batch *batch,
+                                     size_t index,
+                                     char **out_json);
 
 /**
  * Creates a token (not cancelled). On success `*out` receives it, to be

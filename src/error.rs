@@ -103,6 +103,11 @@ pub enum Error {
     #[error("transfer cancelled")]
     Cancelled,
 
+    /// Some items of a batch failed (each item's result says why); the
+    /// others succeeded.
+    #[error("{failed} of {total} batch items failed; each item's result says why")]
+    BatchIncomplete { failed: usize, total: usize },
+
     /// A panic inside libkitsu, caught before it reached the caller.
     #[error("internal error (panic): {0}")]
     Panic(String),

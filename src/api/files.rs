@@ -107,24 +107,84 @@ pub async fn download_preview_file(
     let id = check_id("preview_file_id", preview_file_id)?;
     let record_route = format!("data/preview-files/{id}");
     let record = json(client, call, Method::GET, &record_route, None).await?;
-    let extension = match record.get("extension").and_then(Value::as_str) {
-        Some(extension) if !extension.is_empty() => extension.to_string(),
-        _ => {
-            // gazu would build ".../{id}.None" here.
-            return Err(Error::InvalidResponse {
-                path: record_route,
-                message: "the preview has no file yet (no extension)".into(),
-            });
+    let route = preview_route(
+        id,
+        PreviewKind::Original,
+        Some(extension_of(&record, &record_route)?),
+    )?;
+    download(client, call, &route, target).await
+}
+
+/// What of a preview to download (gazu's download_preview_file* functions).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PreviewKind {
+    /// The uploaded file as Zou stores it: `.mp4` for movies, else its extension.
+    Original,
+    /// `pictures/thumbnails/preview-files/{id}.png`.
+    Thumbnail,
+    /// `pictures/thumbnails-square/preview-files/{id}.png`.
+    SquareThumbnail,
+    /// `pictures/originals/preview-files/{id}.png`: the full-size picture (a movie's frame).
+    Cover,
+    /// `movies/originals/preview-files/{id}.mp4`.
+    Movie,
+    /// `movies/low/preview-files/{id}.mp4`.
+    LowDefMovie,
+}
+
+/// The route of `kind` of preview `id`; the original needs the record's
+/// `extension` (an error without one).
+pub fn preview_route(id: &str, kind: PreviewKind, extension: Option<&str>) -> Result<String> {
+    let id = check_id("preview_file_id", id)?;
+    Ok(match kind {
+        PreviewKind::Original => match extension.map(|e| e.trim_start_matches('.')) {
+            Some("mp4") => format!("movies/originals/preview-files/{id}.mp4"),
+            Some(extension) if !extension.is_empty() => format!(
+                "pictures/originals/preview-files/{id}.{}",
+                segment(extension)
+            ),
+            _ => {
+                return Err(Error::InvalidParameter(
+                    "the original of a preview needs its extension".into(),
+                ))
+            }
+        },
+        PreviewKind::Thumbnail => format!("pictures/thumbnails/preview-files/{id}.png"),
+        PreviewKind::SquareThumbnail => {
+            format!("pictures/thumbnails-square/preview-files/{id}.png")
         }
-    };
-    let route = if extension == "mp4" {
-        format!("movies/originals/preview-files/{id}.mp4")
-    } else {
-        format!(
-            "pictures/originals/preview-files/{id}.{}",
-            segment(&extension)
-        )
-    };
+        PreviewKind::Cover => format!("pictures/originals/preview-files/{id}.png"),
+        PreviewKind::Movie => format!("movies/originals/preview-files/{id}.mp4"),
+        PreviewKind::LowDefMovie => format!("movies/low/preview-files/{id}.mp4"),
+    })
+}
+
+/// A preview record's extension (gazu would build ".../{id}.None" without one).
+fn extension_of<'r>(record: &'r Value, record_route: &str) -> Result<&'r str> {
+    match record.get("extension").and_then(Value::as_str) {
+        Some(extension) if !extension.is_empty() => Ok(extension),
+        _ => Err(Error::InvalidResponse {
+            path: record_route.into(),
+            message: "the preview has no file yet (no extension)".into(),
+        }),
+    }
+}
+
+/// `kind` of preview `id` to `target`; the record is read only for an
+/// original whose `extension` the caller does not give.
+pub async fn download_preview(
+    client: &Client,
+    call: &mut Call<'_>,
+    preview_file_id: &str,
+    kind: PreviewKind,
+    extension: Option<&str>,
+    target: &Path,
+) -> Result<u64> {
+    let id = check_id("preview_file_id", preview_file_id)?;
+    if kind == PreviewKind::Original && extension.is_none() {
+        return download_preview_file(client, call, id, target).await;
+    }
+    let route = preview_route(id, kind, extension)?;
     download(client, call, &route, target).await
 }
 

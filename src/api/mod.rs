@@ -36,6 +36,7 @@ macro_rules! blocking {
 }
 
 pub mod asset;
+pub mod batch;
 pub mod files;
 pub mod person;
 pub mod playlist;

@@ -44,6 +44,7 @@ macro_rules! arg {
 }
 
 pub mod asset;
+pub mod batch;
 pub mod cancel;
 pub mod client;
 pub mod files;
@@ -129,6 +130,9 @@ pub enum kitsu_result {
     AbortedByCallback = 5000,
     /// The call's ::kitsu_cancel_token was cancelled; nothing was left behind.
     Cancelled = 5001,
+    /// Some items of a batch failed, the others succeeded: see
+    /// kitsu_batch_item_result() for each.
+    BatchIncomplete = 5002,
     /// A panic inside libkitsu was caught at the boundary. Please report it.
     Panic = 9000,
     // 9001 (FEATURE_NOT_ENABLED) is retired: no feature is ever compiled out.
@@ -180,6 +184,7 @@ impl kitsu_result {
         kitsu_result::NotARegularFile,
         kitsu_result::AbortedByCallback,
         kitsu_result::Cancelled,
+        kitsu_result::BatchIncomplete,
         kitsu_result::Panic,
     ];
 
@@ -230,6 +235,7 @@ impl kitsu_result {
             NotARegularFile => (c"the target is a device, FIFO or socket", None),
             AbortedByCallback => (c"aborted by a callback", None),
             Cancelled => (c"cancelled through the cancel token", None),
+            BatchIncomplete => (c"some items of the batch failed", None),
             Panic => (c"internal error (panic caught)", None),
         };
         CodeInfo {
@@ -278,6 +284,7 @@ pub(crate) fn result_of(error: &Error) -> kitsu_result {
         Error::Io { .. } => R::Io,
         Error::AbortedByCallback => R::AbortedByCallback,
         Error::Cancelled => R::Cancelled,
+        Error::BatchIncomplete { .. } => R::BatchIncomplete,
         Error::Panic(_) => R::Panic,
         Error::Retried { .. } => unreachable!("root() is never Retried"),
     }
@@ -500,6 +507,9 @@ pub type kitsu_progress_cb =
 pub enum kitsu_operation {
     Download = 1,
     Upload = 2,
+    /// A batch's own events (kitsu_batch_run()); its items report as
+    /// downloads or uploads.
+    Batch = 3,
 }
 
 /// Where a call is (::kitsu_progress_event's `phase`); see the contract's
@@ -520,6 +530,11 @@ pub enum kitsu_phase {
     Retrying = 4,
     /// The call succeeded; always its last event.
     Done = 5,
+    /// A batch item waits for a free slot (one event per item when the run starts).
+    Queued = 6,
+    /// A batch item failed (`message` says why; its last event), or a batch
+    /// ended with failed items (the batch's last event).
+    Failed = 7,
 }
 
 /// A rich progress event, given to a ::kitsu_event_cb. Borrowed: the
@@ -590,6 +605,11 @@ pub struct kitsu_transfer_options {
     /// next call with `resume` for the same route and target continues from
     /// them. 0 (the default): nothing is ever left behind.
     pub resume: c_int,
+    /// A file download in up to this many ranged requests at once, written
+    /// at their offsets into the one temporary file (for links where one
+    /// connection is capped; segments are at least 1 MiB). Used only where
+    /// the server answers ranges, and not with `resume`. 0 or 1: one stream.
+    pub segments: u32,
 }
 
 /// A C progress callback with its user data, as the core calls it.
@@ -604,6 +624,7 @@ pub(crate) struct CallbackSet {
     cancel: Option<CancelToken>,
     retry: crate::transfer::RetryOverride,
     resume: bool,
+    segments: u32,
 }
 
 impl CallbackSet {
@@ -621,6 +642,7 @@ impl CallbackSet {
             cancel: self.cancel.clone(),
             retry: self.retry,
             resume: self.resume,
+            segments: self.segments,
         }
     }
 }
@@ -652,6 +674,7 @@ pub(crate) unsafe fn transfer_arg(
         cancel: None,
         retry: crate::transfer::RetryOverride::default(),
         resume: false,
+        segments: 0,
     };
     if options.is_null() {
         return Ok(set);
@@ -714,6 +737,10 @@ pub(crate) unsafe fn transfer_arg(
     if holds(struct_size, offset_of!(O, resume), size_of::<c_int>()) {
         set.resume = std::ptr::addr_of!((*options).resume).read_unaligned() != 0;
     }
+    set.segments = read_u32(
+        offset_of!(O, segments),
+        std::ptr::addr_of!((*options).segments),
+    );
     set.on_event = on_event.map(|f| {
         Box::new(move |event: &Event<'_>| {
             let key = c_text(event.key);
@@ -724,6 +751,7 @@ pub(crate) unsafe fn transfer_arg(
                 operation: match event.operation {
                     Operation::Download => kitsu_operation::Download,
                     Operation::Upload => kitsu_operation::Upload,
+                    Operation::Batch => kitsu_operation::Batch,
                 },
                 phase: match event.phase {
                     Phase::Connecting => kitsu_phase::Connecting,
@@ -731,6 +759,8 @@ pub(crate) unsafe fn transfer_arg(
                     Phase::Transferring => kitsu_phase::Transferring,
                     Phase::Retrying => kitsu_phase::Retrying,
                     Phase::Done => kitsu_phase::Done,
+                    Phase::Queued => kitsu_phase::Queued,
+                    Phase::Failed => kitsu_phase::Failed,
                 },
                 key: key.as_ptr(),
                 file: file.as_ref().map_or(std::ptr::null(), |f| f.as_ptr()),
@@ -845,8 +875,23 @@ pub unsafe extern "C" fn kitsu_last_error_message(
             .map(|e| e.message.clone())
             .unwrap_or_default()
     });
+    copy_text(&message, buf, len, out_len)
+}
+
+/// Copies `text` into a caller's buffer as kitsu_last_error_message()
+/// describes (NUL-terminated, cut on a character boundary, full length in
+/// `*out_len`; `buf` NULL with `len` 0 asks for the length only).
+///
+/// # Safety
+/// `buf` is NULL or valid for `len` bytes; `out_len` is NULL or valid.
+pub(crate) unsafe fn copy_text(
+    text: &str,
+    buf: *mut c_char,
+    len: usize,
+    out_len: *mut usize,
+) -> kitsu_result {
     if !out_len.is_null() {
-        *out_len = message.len();
+        *out_len = text.len();
     }
     if buf.is_null() {
         return if len == 0 {
@@ -858,13 +903,13 @@ pub unsafe extern "C" fn kitsu_last_error_message(
     if len == 0 {
         return kitsu_result::BufferTooSmall;
     }
-    let mut take = message.len().min(len - 1);
-    while !message.is_char_boundary(take) {
+    let mut take = text.len().min(len - 1);
+    while !text.is_char_boundary(take) {
         take -= 1;
     }
-    std::ptr::copy_nonoverlapping(message.as_ptr(), buf.cast::<u8>(), take);
+    std::ptr::copy_nonoverlapping(text.as_ptr(), buf.cast::<u8>(), take);
     *buf.add(take) = 0;
-    if take < message.len() {
+    if take < text.len() {
         kitsu_result::BufferTooSmall
     } else {
         kitsu_result::Ok

@@ -44,6 +44,9 @@ pub struct TransferOptions<'a> {
     /// continue from them in the next call with `resume` for the same route
     /// and target. Off: nothing is ever left behind.
     pub resume: bool,
+    /// Ranged requests in flight at once for one file download, where the
+    /// server answers ranges (0 or 1: one stream). See [`super::segmented`].
+    pub segments: u32,
 }
 
 impl<'a> TransferOptions<'a> {
@@ -102,6 +105,7 @@ pub struct Call<'a> {
     stall: Duration,
     retry: RetryPolicy,
     resume: bool,
+    segments: u32,
 
     operation: Operation,
     phase: Phase,
@@ -136,6 +140,7 @@ impl<'a> Call<'a> {
             stall: client.config().stall_timeout,
             retry: options.retry.over(client.config().retry),
             resume: options.resume,
+            segments: options.segments.max(1),
             operation: Operation::Download,
             phase: Phase::Connecting,
             phase_since: now,
@@ -168,6 +173,11 @@ impl<'a> Call<'a> {
 
     pub(crate) fn resume_requested(&self) -> bool {
         self.resume
+    }
+
+    /// Ranged streams for one file download (1: a single stream).
+    pub(crate) fn segments(&self) -> u32 {
+        self.segments
     }
 
     pub(crate) fn set_attempt(&mut self, attempt: u32) {
@@ -397,6 +407,7 @@ impl<'a> Call<'a> {
                 let verb = match self.operation {
                     Operation::Download => "downloading",
                     Operation::Upload => "uploading",
+                    Operation::Batch => "moving",
                 };
                 if self.operation == Operation::Upload
                     && self.request_bytes > 0
@@ -425,6 +436,8 @@ impl<'a> Call<'a> {
             }
             (Phase::Retrying, _) => format!("retrying: {elapsed} s"),
             (Phase::Done, _) => "done".to_string(),
+            (Phase::Queued, _) => "queued".to_string(),
+            (Phase::Failed, _) => "failed".to_string(),
         }
     }
 

@@ -143,6 +143,15 @@ impl FileSink {
         storage_file(&mut self.storage)
     }
 
+    /// The open file, `len` bytes long, for writes at offsets (a segmented
+    /// download's streams share it).
+    pub(crate) fn sized_file(&mut self, len: u64) -> Result<&File> {
+        let destination = self.destination.clone();
+        let file = self.file_mut()?;
+        file.set_len(len).map_err(|e| Error::io(&destination, e))?;
+        Ok(file)
+    }
+
     /// Renames the complete file onto the destination.
     pub fn commit(mut self) -> Result<()> {
         use std::os::unix::fs::PermissionsExt;
@@ -489,44 +498,18 @@ async fn fetch_once(
         // No known length (a chunked answer): nothing to continue from.
         sink.restart()?;
     }
-    let response = loop {
-        let response = call
-            .drive(client.send(Method::GET, path, Auth::Bearer, |request| {
-                // Bytes as stored: no gzip, so counts match the lengths.
-                let mut request = request
-                    .header(ACCEPT, accept)
-                    .header(ACCEPT_ENCODING, "identity");
-                if let Some(from) = range_from {
-                    request = request.header(RANGE, format!("bytes={from}-"));
-                    if let Some(validator) = &state.entity.validator {
-                        request = request.header(IF_RANGE, validator.as_str());
-                    }
-                }
-                Ok(request)
-            }))
-            .await??;
-        if response.status() != StatusCode::ACCEPTED {
-            break call
-                .drive(check_status(&Method::GET, path, response))
-                .await??;
-        }
-        let retry_after = retry_after_secs(&response);
-        drop(response);
-        let limit = config.processing_timeout;
-        let waited = state
-            .processing_since
-            .get_or_insert_with(Instant::now)
-            .elapsed();
-        if waited >= limit {
-            return Err(Error::ProcessingTimeout {
-                path: path.into(),
-                secs: limit.as_secs(),
-            });
-        }
-        let pause = Duration::from_secs(retry_after.unwrap_or(DEFAULT_RETRY_AFTER));
-        call.wait_processing(pause.min(limit - waited), limit, retry_after)
-            .await?;
-    };
+    let range = range_from.map(|from| format!("bytes={from}-"));
+    let validator = range.as_ref().and(state.entity.validator.as_deref());
+    let response = get_waiting(
+        call,
+        client,
+        path,
+        accept,
+        range.as_deref(),
+        validator,
+        &mut state.processing_since,
+    )
+    .await?;
 
     let entity = Entity {
         validator: validator_of(&response),
@@ -579,8 +562,67 @@ async fn fetch_once(
     Ok(received)
 }
 
+/// GETs `path` (with `range` and `if_range`, when given) within `call`,
+/// waiting out 202s up to the client's processing timeout (counted from
+/// `processing_since`, set at the first 202). An error status is an error.
+pub(crate) async fn get_waiting(
+    call: &mut Call<'_>,
+    client: &Client,
+    path: &str,
+    accept: &str,
+    range: Option<&str>,
+    if_range: Option<&str>,
+    processing_since: &mut Option<Instant>,
+) -> Result<reqwest::Response> {
+    let limit = client.config().processing_timeout;
+    loop {
+        let response = call
+            .drive(client.send(Method::GET, path, Auth::Bearer, |request| {
+                Ok(ranged_get(request, accept, range, if_range))
+            }))
+            .await??;
+        if response.status() != StatusCode::ACCEPTED {
+            return call
+                .drive(check_status(&Method::GET, path, response))
+                .await?;
+        }
+        let retry_after = retry_after_secs(&response);
+        drop(response);
+        let waited = processing_since.get_or_insert_with(Instant::now).elapsed();
+        if waited >= limit {
+            return Err(Error::ProcessingTimeout {
+                path: path.into(),
+                secs: limit.as_secs(),
+            });
+        }
+        let pause = Duration::from_secs(retry_after.unwrap_or(DEFAULT_RETRY_AFTER));
+        call.wait_processing(pause.min(limit - waited), limit, retry_after)
+            .await?;
+    }
+}
+
+/// A download request's headers: Accept, no compression (bytes as stored,
+/// so counts match the lengths), and the range asked for.
+pub(crate) fn ranged_get(
+    request: reqwest::RequestBuilder,
+    accept: &str,
+    range: Option<&str>,
+    if_range: Option<&str>,
+) -> reqwest::RequestBuilder {
+    let mut request = request
+        .header(ACCEPT, accept)
+        .header(ACCEPT_ENCODING, "identity");
+    if let Some(range) = range {
+        request = request.header(RANGE, range);
+        if let Some(validator) = if_range {
+            request = request.header(IF_RANGE, validator);
+        }
+    }
+    request
+}
+
 /// A strong ETag, else Last-Modified: what `If-Range` may carry.
-fn validator_of(response: &reqwest::Response) -> Option<String> {
+pub(crate) fn validator_of(response: &reqwest::Response) -> Option<String> {
     let header = |name| {
         response
             .headers()
@@ -594,7 +636,7 @@ fn validator_of(response: &reqwest::Response) -> Option<String> {
 }
 
 /// `Content-Range: bytes START-END/TOTAL` as (START, TOTAL).
-fn content_range(response: &reqwest::Response) -> Option<(u64, u64)> {
+pub(crate) fn content_range(response: &reqwest::Response) -> Option<(u64, u64)> {
     let text = response.headers().get(CONTENT_RANGE)?.to_str().ok()?;
     let (range, total) = text.trim().strip_prefix("bytes ")?.split_once('/')?;
     let (start, end) = range.split_once('-')?;
@@ -647,6 +689,9 @@ pub async fn to_file(
     accept: &str,
     target: &Path,
 ) -> Result<u64> {
+    if call.segments() > 1 && !call.resume_requested() {
+        return super::segmented::to_file(call, client, path, accept, target).await;
+    }
     let resume_route = call.resume_requested().then_some(path);
     let mut sink = FileSink::new(target, resume_route)?;
     let count = fetch(call, client, path, accept, &mut sink).await?;

@@ -10,6 +10,8 @@ use std::time::Duration;
 pub enum Operation {
     Download,
     Upload,
+    /// A batch's own events (its items report as downloads or uploads).
+    Batch,
 }
 
 /// Where a call is. Every change is reported; within a phase, byte updates
@@ -28,6 +30,11 @@ pub enum Phase {
     Retrying,
     /// The call succeeded; the last event of a call.
     Done,
+    /// A batch item waits for a free slot (reported once, when the run starts).
+    Queued,
+    /// A batch item failed (its message says why), or a batch ended with
+    /// failed items; the last event of that item or batch.
+    Failed,
 }
 
 /// One event, borrowed for the duration of the callback.

@@ -5,6 +5,7 @@
 //! requests; `progress` holds the simple callback's contract, `event` the
 //! rich events, `cancel` the cancel token.
 
+pub mod batch;
 pub mod call;
 pub mod cancel;
 pub mod download;
@@ -12,8 +13,10 @@ pub mod event;
 pub mod json;
 pub mod progress;
 pub mod retry;
+pub mod segmented;
 pub mod upload;
 
+pub use batch::{Outcome, DEFAULT_MAX_IN_FLIGHT};
 pub use call::{Call, TransferOptions};
 pub use cancel::CancelToken;
 pub use event::{Event, EventFn, Operation, Phase};

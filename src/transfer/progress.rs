@@ -75,6 +75,14 @@ impl<'a> Progress<'a> {
         self.call(0)
     }
 
+    /// Makes a total that was unknown (0) at the start known: a batch's
+    /// sum, once every item's length is known. A known total stays.
+    pub fn set_total(&mut self, total: u64) {
+        if self.total == 0 {
+            self.total = total.max(self.reported);
+        }
+    }
+
     /// Bytes moved so far; throttled.
     pub fn update(&mut self, done: u64) -> Result<()> {
         let done = self.clamp(done);

@@ -173,6 +173,7 @@ impl Events {
             initial_delay_ms: 0,
             max_delay_ms: 0,
             resume: 0,
+            segments: 0,
         }
     }
 
