@@ -158,12 +158,15 @@ fn run_checked(program: &Path, wrapper: &[&str], env: &[(&str, &str)], what: &st
     server
 }
 
+/// The C test programs, each run plain, as C++, under sanitizers and valgrind.
+const C_PROGRAMS: [&str; 3] = ["tests/c/contract.c", "tests/c/call_context.c", "tests/c/batch.c"];
+
 /// The C programs built with AddressSanitizer and UndefinedBehaviorSanitizer
 /// (leak detection on): no error, no leak.
 #[test]
 fn c_programs_under_asan_and_ubsan() {
     let dir = tempfile::tempdir().unwrap();
-    for source in ["tests/c/contract.c", "tests/c/call_context.c"] {
+    for source in C_PROGRAMS {
         let name = Path::new(source).file_stem().unwrap().to_str().unwrap();
         let program = compile_with(
             source,
@@ -205,7 +208,7 @@ fn c_programs_under_valgrind() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    for source in ["tests/c/contract.c", "tests/c/call_context.c"] {
+    for source in C_PROGRAMS {
         let name = Path::new(source).file_stem().unwrap().to_str().unwrap();
         let program = compile(source, Language::C, Linking::Shared, &dir.path().join(name));
         run_checked(
@@ -265,6 +268,37 @@ fn run_call_context(language: Language) {
         0,
         "{requests:?}"
     );
+}
+
+/// Runs tests/c/batch.c, then checks what reached the server.
+fn run_batch(language: Language) {
+    let server = run_c_program("tests/c/batch.c", language, Linking::Shared);
+    check_batch_server(&server);
+}
+
+/// What tests/c/batch.c must have made the server see.
+fn check_batch_server(server: &FakeKitsu) {
+    let fifty = server.peak_concurrency("fifty");
+    assert!(
+        (2..=8).contains(&fifty),
+        "50 items with 8 in flight: the server saw {fifty} at once"
+    );
+    assert_eq!(
+        server.refresh_calls(),
+        1,
+        "eight expired items in flight share one refresh"
+    );
+    assert!(server.peak_concurrency("refresh") >= 2);
+}
+
+#[test]
+fn c_batch() {
+    run_batch(Language::C);
+}
+
+#[test]
+fn cxx_batch() {
+    run_batch(Language::Cxx);
 }
 
 #[test]
@@ -472,7 +506,8 @@ fn null_allowed(function: &Declaration, param: &str) -> bool {
     let has_progress = function.params.iter().any(|(_, n)| n == "progress");
     match param {
         "options_json" | "form_json" | "json_body" | "access" | "refresh" | "pem_path"
-        | "user_data" | "transfer" => true,
+        | "user_data" | "transfer" | "out_index" | "extension" => true,
+        "http_status" | "message" | "out_len" => function.name == "kitsu_batch_item_result",
         "out_json" => has_progress || function.name == "kitsu_client_log_in",
         "task_id" => function.name == "kitsu_task_batch_comments",
         _ => false,
@@ -485,6 +520,12 @@ fn dummy_value(ty: &str, name: &str) -> String {
         (t, _) if t.contains("kitsu_client **") => "&out_client".into(),
         (t, _) if t.contains("kitsu_client") => "client".into(),
         (t, _) if t.contains("kitsu_cancel_token **") => "&out_token".into(),
+        (t, _) if t.contains("kitsu_batch **") => "&out_batch".into(),
+        (t, _) if t.contains("kitsu_batch") => "batch".into(),
+        ("kitsu_result *", _) => "&code".into(),
+        ("int32_t *", _) => "&status".into(),
+        ("uint64_t *", _) => "&bytes".into(),
+        ("char *", "message") => "message".into(),
         (t, _) if t.contains("kitsu_cancel_token") => "token".into(),
         (t, _) if t.contains("kitsu_transfer_options") => "NULL".into(),
         (_, "progress") => "NULL".into(),
@@ -574,6 +615,11 @@ int main(int argc, char **argv) {{
     const char *one_path[1];
     kitsu_client *client = NULL, *out_client = NULL;
     kitsu_cancel_token *token = NULL, *out_token = NULL;
+    kitsu_batch *batch = NULL, *out_batch = NULL;
+    kitsu_result code;
+    int32_t status;
+    uint64_t bytes;
+    char message[64];
     char *json = NULL;
     uint8_t *data = NULL;
     size_t len = 0;
@@ -584,10 +630,17 @@ int main(int argc, char **argv) {{
     one_path[0] = scratch_file;
     if (kitsu_client_new(base, &client) != KITSU_RESULT_OK) return 2;
     if (kitsu_cancel_token_new(&token) != KITSU_RESULT_OK) return 2;
+    if (kitsu_batch_new(client, &batch) != KITSU_RESULT_OK) return 2;
 {body}
+    kitsu_batch_free(batch);
     kitsu_cancel_token_free(token);
     kitsu_client_free(client);
     (void)out_token;
+    (void)out_batch;
+    (void)code;
+    (void)status;
+    (void)bytes;
+    (void)message;
     (void)len;
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;

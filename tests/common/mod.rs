@@ -46,6 +46,11 @@ pub struct State {
     pub requests: Vec<String>,
     /// Headers of the last upload.
     pub last_upload_headers: HashMap<String, String>,
+    /// Requests of `files/concurrent/{key}/..` being answered now, and the most at once.
+    pub active: HashMap<String, u32>,
+    pub peak: HashMap<String, u32>,
+    /// Range headers of the requests seen, as "path Range".
+    pub ranges: Vec<String>,
 }
 
 pub struct FakeKitsu {
@@ -80,6 +85,17 @@ impl FakeKitsu {
 
     pub fn refresh_calls(&self) -> u64 {
         self.state.lock().unwrap().refresh_calls
+    }
+
+    /// The most requests of `files/concurrent/{key}/..` answered at once.
+    pub fn peak_concurrency(&self, key: &str) -> u32 {
+        self.state
+            .lock()
+            .unwrap()
+            .peak
+            .get(key)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// A fresh valid access token, as a log-in would give.
@@ -218,11 +234,15 @@ fn serve_connection(stream: TcpStream, state: Arc<Mutex<State>>) {
     let mut writer = stream.try_clone().expect("clone stream");
     let mut reader = BufReader::new(stream);
     while let Some(request) = read_request(&mut reader) {
-        state
-            .lock()
-            .unwrap()
-            .requests
-            .push(format!("{} {}", request.method, request.path));
+        {
+            let mut s = state.lock().unwrap();
+            s.requests
+                .push(format!("{} {}", request.method, request.path));
+            let range = request.header("range");
+            if !range.is_empty() {
+                s.ranges.push(format!("{} {range}", request.path));
+            }
+        }
         match route(&mut writer, &request, &state) {
             Ok(true) => continue,
             _ => return, // the route closed the connection on purpose, or it broke
@@ -363,6 +383,27 @@ fn route(
         // Last-Modified; `ranged-bare` has no validators (Zou's cold movies).
         ("GET", ["files", kind @ ("ranged" | "ranged-bare"), _]) => {
             return ranged(stream, req, number(2), *kind == "ranged").map(|_| true);
+        }
+        // A ranged file answered after 100 ms, counting how many requests
+        // of `key` are answered at once.
+        ("GET", ["files", "concurrent", key, _]) => {
+            {
+                let mut s = state.lock().unwrap();
+                let active = s.active.entry(key.to_string()).or_default();
+                *active += 1;
+                let now = *active;
+                let peak = s.peak.entry(key.to_string()).or_default();
+                *peak = (*peak).max(now);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+            let served = ranged(stream, req, number(3), true);
+            *state
+                .lock()
+                .unwrap()
+                .active
+                .entry(key.to_string())
+                .or_default() -= 1;
+            return served.map(|_| true);
         }
         // `code` for the first `times` requests of `key`, then a ranged file.
         ("GET", ["flaky", code, _, key, _]) => {
@@ -683,19 +724,25 @@ fn ranged(
     let if_range = req.header("if-range");
     let honour =
         if_range.is_empty() || !validators || if_range == etag || if_range.ends_with("GMT");
-    let start = req
+    // `bytes=N-` or `bytes=N-M` (inclusive).
+    let range = req
         .header("range")
         .strip_prefix("bytes=")
-        .and_then(|r| r.strip_suffix('-'))
-        .and_then(|n| n.parse::<usize>().ok())
+        .and_then(|r| r.split_once('-'))
+        .and_then(|(from, to)| {
+            let from = from.parse::<usize>().ok()?;
+            let to = if to.is_empty() {
+                len.saturating_sub(1)
+            } else {
+                to.parse::<usize>().ok()?.min(len.saturating_sub(1))
+            };
+            Some((from, to))
+        })
         .filter(|_| honour);
-    let (status, body) = match start {
-        Some(start) if start < len => {
-            head.push_str(&format!(
-                "Content-Range: bytes {start}-{}/{len}\r\n",
-                len - 1
-            ));
-            ("206 Partial Content", &data[start..])
+    let (status, body) = match range {
+        Some((start, end)) if start < len && start <= end => {
+            head.push_str(&format!("Content-Range: bytes {start}-{end}/{len}\r\n"));
+            ("206 Partial Content", &data[start..=end])
         }
         Some(_) => {
             stream.write_all(
