@@ -159,7 +159,11 @@ fn run_checked(program: &Path, wrapper: &[&str], env: &[(&str, &str)], what: &st
 }
 
 /// The C test programs, each run plain, as C++, under sanitizers and valgrind.
-const C_PROGRAMS: [&str; 3] = ["tests/c/contract.c", "tests/c/call_context.c", "tests/c/batch.c"];
+const C_PROGRAMS: [&str; 3] = [
+    "tests/c/contract.c",
+    "tests/c/call_context.c",
+    "tests/c/batch.c",
+];
 
 /// The C programs built with AddressSanitizer and UndefinedBehaviorSanitizer
 /// (leak detection on): no error, no leak.

@@ -9,8 +9,9 @@
 //! ranges) gets a plain single-stream download. A 206 gives the length; the
 //! file is split into segments of at least [`MIN_SEGMENT`]; the first
 //! answer carries the first segment, the others are asked for at once with
-//! bounded ranges (and `If-Range`). A failed attempt keeps what every
-//! segment wrote: the retry asks only for what is missing. A server that
+//! bounded ranges (and `If-Range`). A segment that fails lets the others
+//! finish; the attempt then fails, keeping what every segment wrote, and
+//! the retry asks only for what is missing. A server that
 //! stops honouring the ranges (the file changed) makes the next attempt
 //! start again from nothing.
 
@@ -59,9 +60,7 @@ struct Plan {
 
 impl Plan {
     fn new(total: u64, validator: Option<String>, wanted: u32) -> Plan {
-        let count = u64::from(wanted.max(1))
-            .min(total.div_ceil(MIN_SEGMENT))
-            .max(1);
+        let count = u64::from(wanted.max(1)).min(total / MIN_SEGMENT).max(1);
         let size = total.div_ceil(count).max(1);
         let segments = (0..count)
             .map(|i| Segment {
@@ -183,8 +182,10 @@ impl Attempt<'_> {
                 };
                 self.stream_segment(plan, segment, response, file, &meter)
             });
-        call.drive(futures_util::future::try_join_all(streams))
-            .await??;
+        // A segment that fails does not stop the others: what they move is
+        // kept, and the next attempt asks only for what is missing.
+        let outcomes = call.drive(futures_util::future::join_all(streams)).await?;
+        outcomes.into_iter().collect::<Result<Vec<()>>>()?;
         Ok(plan.total)
     }
 
