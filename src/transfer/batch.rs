@@ -359,7 +359,10 @@ pub(crate) fn run_batch(
         let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + TICK, TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            let stopping = shared.stop.is_cancelled();
+            // The caller's token may have been cancelled by the item just
+            // finished (from its callback): no new item then.
+            let stopping = shared.stop.is_cancelled()
+                || cancel.as_ref().is_some_and(CancelToken::is_cancelled);
             while !stopping && running.len() < max_in_flight && next < specs.len() {
                 running.push(item(next));
                 next += 1;

@@ -13,6 +13,7 @@ downloads, real upload progress, typed errors, token refresh, 202 waits.
 Every transfer also takes ``cancel=`` (a :class:`CancelToken`, cancelled from
 any thread) and ``event_callback=`` (rich :class:`ProgressEvent` objects:
 phase, route, file, bytes, total, a message while the server works).
+Many files in one call, N at a time: :mod:`libkitsu.batch`.
 """
 
 from . import exception
@@ -34,7 +35,7 @@ from .exception import (
     ParameterException,
     TransferCancelled,
 )
-from . import asset, files, person, playlist, project, shot, task  # noqa: E402
+from . import asset, batch, files, person, playlist, project, shot, task  # noqa: E402
 
 __all__ = [
     "ABI_VERSION",
@@ -50,6 +51,7 @@ __all__ = [
     "ParameterException",
     "__version__",
     "asset",
+    "batch",
     "create_session",
     "default_client",
     "exception",

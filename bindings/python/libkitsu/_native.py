@@ -101,7 +101,9 @@ class TransferOptionsC(ctypes.Structure):
         ("initial_delay_ms", ctypes.c_uint32),
         ("max_delay_ms", ctypes.c_uint32),
         ("resume", ctypes.c_int),
+        ("segments", ctypes.c_uint32),
     ]
+
 
 _C_TYPES = {
     "kitsu_result": ctypes.c_uint32,
@@ -114,6 +116,9 @@ _C_TYPES = {
     "uint8_t *": ctypes.c_void_p,
     "size_t": ctypes.c_size_t,
     "size_t *": ctypes.POINTER(ctypes.c_size_t),
+    "kitsu_result *": ctypes.POINTER(ctypes.c_uint32),
+    "int32_t *": ctypes.POINTER(ctypes.c_int32),
+    "uint64_t *": ctypes.POINTER(ctypes.c_uint64),
     "uint32_t": ctypes.c_uint32,
     "int32_t": ctypes.c_int32,
     "int64_t": ctypes.c_int64,
@@ -133,7 +138,7 @@ def _c_type(text: str):
             normal += "*" if normal.endswith("*") else " *"
         else:
             normal += (" " if normal and not normal.endswith("*") else "") + token
-    if "kitsu_client" in normal or "kitsu_cancel_token" in normal:
+    if "kitsu_client" in normal or "kitsu_cancel_token" in normal or "kitsu_batch" in normal:
         return ctypes.POINTER(ctypes.c_void_p) if normal.endswith("**") else ctypes.c_void_p
     try:
         return _C_TYPES[normal]
@@ -201,6 +206,10 @@ class Phase(enum.IntEnum):
     TRANSFERRING = 3
     RETRYING = 4
     DONE = 5
+    #: A batch item waiting for a free slot.
+    QUEUED = 6
+    #: A batch item (or a batch) that failed; its last event.
+    FAILED = 7
 
 
 class Operation(enum.IntEnum):
@@ -208,6 +217,8 @@ class Operation(enum.IntEnum):
 
     DOWNLOAD = 1
     UPLOAD = 2
+    #: A batch's own events.
+    BATCH = 3
 
 
 for _enum, _prefix in ((Phase, "KITSU_PHASE_"), (Operation, "KITSU_OPERATION_")):
@@ -335,6 +346,8 @@ class Transfer(NamedTuple):
     event_callback: EventCallback = None
     #: Downloads: keep a failed or cancelled download's bytes and continue from them next time.
     resume: bool = False
+    #: Downloads: ranged requests in flight at once for one file (0 or 1: one stream).
+    segments: int = 0
 
 
 class _CallbackState:
@@ -425,7 +438,7 @@ def call_with_progress(
             key = next(_keys)
             _states[key] = state
     options = None
-    if transfer.cancel is not None or transfer.event_callback is not None or transfer.resume:
+    if transfer.cancel is not None or transfer.event_callback is not None or transfer.resume or transfer.segments:
         options = TransferOptionsC(
             ctypes.sizeof(TransferOptionsC),
             transfer.cancel.handle if transfer.cancel is not None else None,
@@ -435,6 +448,7 @@ def call_with_progress(
             0,
             0,
             1 if transfer.resume else 0,
+            max(0, int(transfer.segments)),
         )
     extra: list = [ctypes.byref(options) if options is not None else None]
     if transfer.progress_callback is not None:

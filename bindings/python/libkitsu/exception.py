@@ -98,6 +98,13 @@ class LocalIOException(GazuException, OSError):
     """A local file could not be read or written (permissions, disk full)."""
 
 
+class BatchIncomplete(GazuException):
+    """Some items of a batch failed (raised only with ``raise_on_error=True``);
+    ``results`` holds every item's result, in order."""
+
+    results: list = []
+
+
 class LibraryException(GazuException):
     """Misuse of the library or an internal error (the message says which)."""
 
@@ -137,6 +144,7 @@ _BY_NAME = {
     "FILE_NOT_FOUND": FileDoesntExistException,
     "ABORTED_BY_CALLBACK": TransferAbortedException,
     "CANCELLED": TransferCancelled,
+    "BATCH_INCOMPLETE": BatchIncomplete,
     "PANIC": LibraryException,
 }
 
