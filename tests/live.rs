@@ -371,3 +371,95 @@ fn kitsu_batch_downloads_every_preview_of_a_project() {
         assert_eq!(png_size(&std::fs::read(picture).unwrap()), (320, 240));
     }
 }
+
+/// A C batch of every preview of a project (originals with the listing's
+/// extension, and thumbnails), compared byte for byte with single downloads.
+#[test]
+fn a_c_batch_of_every_preview_matches_single_downloads() {
+    use kitsu::ffi::batch::*;
+    let zou = live!();
+    let scene = Scene::new(zou, "cbatch");
+    let comment = scene.comment("batch");
+    for _ in 0..5 {
+        let preview = scene
+            .client
+            .post(
+                &format!(
+                    "actions/tasks/{}/comments/{}/add-preview",
+                    id(&scene.task),
+                    id(&comment)
+                ),
+                &json!({}),
+            )
+            .unwrap();
+        scene
+            .client
+            .upload(
+                &format!("pictures/preview-files/{}?no_job=true", id(&preview)),
+                &[&media().png],
+                None,
+                None,
+            )
+            .unwrap();
+    }
+    let listed = scene
+        .client
+        .get(&format!("data/preview-files?task_id={}", id(&scene.task)))
+        .unwrap();
+    let previews = listed.as_array().unwrap().clone();
+    assert_eq!(previews.len(), 5, "{listed}");
+
+    let mut batch = std::ptr::null_mut();
+    common::capi::check(unsafe { kitsu_batch_new(scene.client.ptr(), &mut batch) }).unwrap();
+    let mut expected = Vec::new();
+    for preview in &previews {
+        let preview_id = id(preview);
+        let extension = preview["extension"].as_str().unwrap();
+        for (kind, route, name) in [
+            (
+                kitsu_preview_kind::Original,
+                format!("pictures/originals/preview-files/{preview_id}.{extension}"),
+                format!("{preview_id}.{extension}"),
+            ),
+            (
+                kitsu_preview_kind::Thumbnail,
+                format!("pictures/thumbnails/preview-files/{preview_id}.png"),
+                format!("{preview_id}-thumb.png"),
+            ),
+        ] {
+            let single = scene.path(&format!("single-{name}"));
+            scene.client.download(&route, &single, None).unwrap();
+            let target = scene.path(&format!("batch-{name}"));
+            let ext = common::capi::c(extension);
+            let mut index = 0;
+            common::capi::check(unsafe {
+                kitsu_batch_add_preview_download(
+                    batch,
+                    common::capi::c(preview_id).as_ptr(),
+                    kind as u32,
+                    ext.as_ptr(),
+                    common::capi::cpath(&target).as_ptr(),
+                    &mut index,
+                )
+            })
+            .unwrap();
+            expected.push((index, single, target));
+        }
+    }
+    let mut progress = Progress::new();
+    let (callback, user_data) = common::capi::callback(Some(&mut progress));
+    common::capi::check(unsafe {
+        kitsu_batch_run(batch, 4, common::capi::NO_OPTIONS, callback, user_data)
+    })
+    .unwrap();
+    let mut total = 0;
+    for (index, single, target) in &expected {
+        let mut bytes = 0;
+        common::capi::check(unsafe { kitsu_batch_item_bytes(batch, *index, &mut bytes) }).unwrap();
+        assert_eq!(sha_file(single), sha_file(target), "{}", target.display());
+        assert_eq!(bytes, std::fs::metadata(target).unwrap().len());
+        total += bytes;
+    }
+    assert_eq!(progress.calls.last(), Some(&(total, total)));
+    unsafe { kitsu_batch_free(batch) };
+}
