@@ -1,7 +1,8 @@
 //! The benchmark's loopback server (scripts/bench): fast enough not to be
 //! the bottleneck, and Kitsu-shaped where it matters.
 //!
-//!   GET  /api/files/big          the file, with Content-Length (sendfile)
+//!   GET  /api/files/big          the file, with Content-Length (sendfile);
+//!                                `Range: bytes=A-` or `bytes=A-B` answered 206
 //!   GET  /api/files/big-chunked  the same bytes, chunked (no Content-Length)
 //!   POST /api/upload             a multipart (or any) body read and dropped,
 //!                                answered {"received": N}
@@ -43,6 +44,7 @@ fn serve(stream: TcpStream, file: &PathBuf) -> std::io::Result<()> {
         let path = parts.next().unwrap_or("").to_string();
         let (mut length, mut chunked, mut authorized, mut expect_continue) =
             (0u64, false, false, false);
+        let mut range: Option<String> = None;
         loop {
             let mut header = String::new();
             reader.read_line(&mut header)?;
@@ -57,6 +59,7 @@ fn serve(stream: TcpStream, file: &PathBuf) -> std::io::Result<()> {
                 "transfer-encoding" => chunked = value.contains("chunked"),
                 "authorization" => authorized = value == TOKEN,
                 "expect" => expect_continue = value.eq_ignore_ascii_case("100-continue"),
+                "range" => range = Some(value.to_string()),
                 _ => {}
             }
         }
@@ -73,9 +76,19 @@ fn serve(stream: TcpStream, file: &PathBuf) -> std::io::Result<()> {
             ("GET", "/api/files/big") => {
                 let mut source = std::fs::File::open(file)?;
                 let size = source.metadata()?.len();
-                write!(writer, "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {size}\r\n\r\n")?;
-                // File to socket: std uses sendfile here.
-                std::io::copy(&mut source, &mut writer)?;
+                match range.as_deref().and_then(|r| byte_range(r, size)) {
+                    Some((start, end)) => {
+                        let count = end - start + 1;
+                        write!(writer, "HTTP/1.1 206 Partial Content\r\nContent-Type: application/octet-stream\r\nAccept-Ranges: bytes\r\nContent-Range: bytes {start}-{end}/{size}\r\nContent-Length: {count}\r\n\r\n")?;
+                        std::io::Seek::seek(&mut source, std::io::SeekFrom::Start(start))?;
+                        std::io::copy(&mut source.take(count), &mut writer)?;
+                    }
+                    None => {
+                        write!(writer, "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nAccept-Ranges: bytes\r\nContent-Length: {size}\r\n\r\n")?;
+                        // File to socket: std uses sendfile here.
+                        std::io::copy(&mut source, &mut writer)?;
+                    }
+                }
             }
             ("GET", "/api/files/big-chunked") => {
                 let mut source = std::fs::File::open(file)?;
@@ -128,6 +141,18 @@ fn drain(reader: &mut BufReader<TcpStream>, length: u64, chunked: bool) -> std::
             return Ok(total);
         }
     }
+}
+
+/// `bytes=A-` or `bytes=A-B` within a file of `size` bytes, as (A, B) inclusive.
+fn byte_range(header: &str, size: u64) -> Option<(u64, u64)> {
+    let (from, to) = header.strip_prefix("bytes=")?.split_once('-')?;
+    let from: u64 = from.parse().ok()?;
+    let to: u64 = if to.is_empty() {
+        size.checked_sub(1)?
+    } else {
+        to.parse::<u64>().ok()?.min(size.checked_sub(1)?)
+    };
+    (from <= to).then_some((from, to))
 }
 
 fn reply(writer: &mut TcpStream, status: u16, body: &[u8]) -> std::io::Result<()> {

@@ -1,5 +1,6 @@
-"""Downloads every preview of a project, one tqdm bar per file, and prints
-a summary. Failures are reported and the batch goes on.
+"""Downloads every preview of a project in one batch (8 in flight), with one
+tqdm bar for the whole batch, and prints a summary. Failures are reported
+and the batch goes on.
 
     KITSU_HOST=https://kitsu.example.com/api KITSU_EMAIL=me@example.com \
     KITSU_PASSWORD=secret python batch_download.py "My film" ./previews
@@ -12,6 +13,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+import libkitsu
 import libkitsu as gazu
 
 gazu.set_host(os.environ["KITSU_HOST"])
@@ -22,7 +24,8 @@ project = gazu.project.get_project_by_name(project_name)
 if project is None:
     sys.exit(f"no project named {project_name!r}")
 
-started, files, size, failures = time.monotonic(), 0, 0, []
+# The listing: the preview records (their extension spares a request per file).
+previews, targets = [], []
 for task in gazu.task.all_tasks_for_project(project):
     for comment in gazu.task.all_comments_for_task(task):
         for preview in comment.get("previews", []):
@@ -31,22 +34,23 @@ for task in gazu.task.all_tasks_for_project(project):
                 continue
             target = out / task["id"] / f"v{preview['revision']:03}-{preview['id'][:8]}.{preview['extension']}"
             target.parent.mkdir(parents=True, exist_ok=True)
-            with tqdm(unit="B", unit_scale=True, unit_divisor=1024, desc=target.name, leave=False) as bar:
+            previews.append(preview)
+            targets.append(target)
 
-                def progress_callback(bytes_read, total):
-                    bar.total = total or None
-                    bar.update(bytes_read - bar.n)
+started = time.monotonic()
+with tqdm(unit="B", unit_scale=True, unit_divisor=1024, desc=f"{len(previews)} previews") as bar:
 
-                try:
-                    result = gazu.files.download_preview_file(preview, target, progress_callback=progress_callback)
-                except gazu.exception.GazuException as error:
-                    failures.append(f"{target.name}: {error}")
-                    continue
-            files += 1
-            size += result.size
+    def progress_callback(bytes_read, total):
+        bar.total = total or None  # the batch's total is known once every file's size is
+        bar.update(bytes_read - bar.n)
 
+    results = libkitsu.batch.download_preview_files(previews, targets, max_in_flight=8, progress_callback=progress_callback)
+
+done = [r for r in results if r.ok]
+failures = [f"{Path(r.path).name}: {r.error}" for r in results if not r.ok]
+size = sum(r.size for r in done)
 elapsed = time.monotonic() - started
-print(f"{files} previews, {size / 1e6:.1f} MB in {elapsed:.1f} s ({size / 1e6 / max(elapsed, 1e-9):.1f} MB/s), {len(failures)} failed")
+print(f"{len(done)} previews, {size / 1e6:.1f} MB in {elapsed:.1f} s ({size / 1e6 / max(elapsed, 1e-9):.1f} MB/s), {len(failures)} failed")
 for failure in failures:
     print("  failed:", failure)
 sys.exit(1 if failures else 0)

@@ -212,10 +212,10 @@ class KitsuClient:
     def delete(self, path: str) -> Any:
         return _native.call_json("kitsu_client_delete", self.handle, c_str(path))
 
-    def download(self, path: str, file_path: PathLike, progress_callback: Optional[Callable[[int, int], Any]] = None, cancel: Optional[CancelToken] = None, event_callback: EventCallback = None, resume: bool = False) -> DownloadResult:
+    def download(self, path: str, file_path: PathLike, progress_callback: Optional[Callable[[int, int], Any]] = None, cancel: Optional[CancelToken] = None, event_callback: EventCallback = None, resume: bool = False, segments: int = 0) -> DownloadResult:
         """gazu's ``raw.download``: any route to a file, atomically, waiting out 202s."""
         target = os.fspath(file_path)
-        _native.call_with_progress("kitsu_client_download", [self.handle, c_str(path), c_str(target)], Transfer(progress_callback, cancel, event_callback, resume))
+        _native.call_with_progress("kitsu_client_download", [self.handle, c_str(path), c_str(target)], Transfer(progress_callback, cancel, event_callback, resume, segments))
         return DownloadResult(target, os.path.getsize(target))
 
     def upload(
