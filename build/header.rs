@@ -126,6 +126,18 @@ fn header_preamble(version: &str, abi: u32) -> String {
  * `.<name>.kitsu-partial` (and a `.json` sidecar) and the next call with
  * `resume` for the same route and target continues from them.
  *
+ * Batches (::kitsu_batch). kitsu_batch_run() moves many items in one call,
+ * at most `max_in_flight` requests at once, on the calling thread. The
+ * progress contract holds for the combined count: the bytes of every item,
+ * and as `total` the sum of their lengths, 0 until every length is known
+ * (then set once). Events come for each item (`item_index` its index in the
+ * batch; QUEUED for every item at the start, FAILED with the reason) and
+ * for the batch itself (KITSU_OPERATION_BATCH). A failing item does not
+ * stop the others (KITSU_RESULT_BATCH_INCOMPLETE); the cancel token or a
+ * callback's non-zero return stops them all. With `segments` in the
+ * options, one download the server answers with ranges moves as that many
+ * ranged requests at once.
+ *
  * Panics. No Rust panic ever unwinds into the caller: it becomes
  * KITSU_RESULT_PANIC with its text in the last error, and nothing is
  * printed on the host's stderr.

@@ -120,6 +120,18 @@
  * `.<name>.kitsu-partial` (and a `.json` sidecar) and the next call with
  * `resume` for the same route and target continues from them.
  *
+ * Batches (::kitsu_batch). kitsu_batch_run() moves many items in one call,
+ * at most `max_in_flight` requests at once, on the calling thread. The
+ * progress contract holds for the combined count: the bytes of every item,
+ * and as `total` the sum of their lengths, 0 until every length is known
+ * (then set once). Events come for each item (`item_index` its index in the
+ * batch; QUEUED for every item at the start, FAILED with the reason) and
+ * for the batch itself (KITSU_OPERATION_BATCH). A failing item does not
+ * stop the others (KITSU_RESULT_BATCH_INCOMPLETE); the cancel token or a
+ * callback's non-zero return stops them all. With `segments` in the
+ * options, one download the server answers with ranges moves as that many
+ * ranged requests at once.
+ *
  * Panics. No Rust panic ever unwinds into the caller: it becomes
  * KITSU_RESULT_PANIC with its text in the last error, and nothing is
  * printed on the host's stderr.
@@ -460,8 +472,9 @@ typedef uint32_t kitsu_preview_kind;
 /**
  * A batch of transfers on one client: add items (each adder gives the
  * item's index), run them all with kitsu_batch_run(), then read each
- * item's result. Use a batch from one thread at a time (calls from one of
- * its run's callbacks get `KITSU_RESULT_REENTRANT_CALL`). Running it again
+ * item's result. Use a batch from one thread at a time: a call on it from
+ * one of its run's callbacks gets `KITSU_RESULT_REENTRANT_CALL`, from
+ * another thread while it runs `KITSU_RESULT_INVALID_PARAMETER`. Running it again
  * runs the items that have not succeeded yet (the failed ones and new ones).
  */
 typedef struct kitsu_batch kitsu_batch;

@@ -16,8 +16,9 @@ use crate::error::Error;
 
 /// A batch of transfers on one client: add items (each adder gives the
 /// item's index), run them all with kitsu_batch_run(), then read each
-/// item's result. Use a batch from one thread at a time (calls from one of
-/// its run's callbacks get `KITSU_RESULT_REENTRANT_CALL`). Running it again
+/// item's result. Use a batch from one thread at a time: a call on it from
+/// one of its run's callbacks gets `KITSU_RESULT_REENTRANT_CALL`, from
+/// another thread while it runs `KITSU_RESULT_INVALID_PARAMETER`. Running it again
 /// runs the items that have not succeeded yet (the failed ones and new ones).
 pub struct kitsu_batch {
     _private: [u8; 0],
@@ -64,7 +65,13 @@ unsafe fn batch_arg<'b>(
         Ok(guard) => Ok((handle, guard)),
         // A panic inside an earlier call is already reported; the items are intact.
         Err(TryLockError::Poisoned(poisoned)) => Ok((handle, poisoned.into_inner())),
-        Err(TryLockError::WouldBlock) => Err(Error::ReentrantCall.into()),
+        Err(TryLockError::WouldBlock) if crate::reentry::in_callback() => {
+            Err(Error::ReentrantCall.into())
+        }
+        Err(TryLockError::WouldBlock) => Err(Error::InvalidParameter(
+            "the batch is running on another thread: use a batch from one thread at a time".into(),
+        )
+        .into()),
     }
 }
 
