@@ -308,26 +308,7 @@ fn kitsu_batch_downloads_every_preview_of_a_project() {
     let scene = Scene::new(zou, "batch");
     for text in ["one", "two"] {
         let comment = scene.comment(text);
-        let preview = scene
-            .client
-            .post(
-                &format!(
-                    "actions/tasks/{}/comments/{}/add-preview",
-                    id(&scene.task),
-                    id(&comment)
-                ),
-                &json!({}),
-            )
-            .unwrap();
-        scene
-            .client
-            .upload(
-                &format!("pictures/preview-files/{}?no_job=true", id(&preview)),
-                &[&media().png],
-                None,
-                None,
-            )
-            .unwrap();
+        scene.add_preview(&comment, &media().png);
     }
     let out = scene.path("out");
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_kitsu-batch"))
@@ -381,26 +362,7 @@ fn a_c_batch_of_every_preview_matches_single_downloads() {
     let scene = Scene::new(zou, "cbatch");
     let comment = scene.comment("batch");
     for _ in 0..5 {
-        let preview = scene
-            .client
-            .post(
-                &format!(
-                    "actions/tasks/{}/comments/{}/add-preview",
-                    id(&scene.task),
-                    id(&comment)
-                ),
-                &json!({}),
-            )
-            .unwrap();
-        scene
-            .client
-            .upload(
-                &format!("pictures/preview-files/{}?no_job=true", id(&preview)),
-                &[&media().png],
-                None,
-                None,
-            )
-            .unwrap();
+        scene.add_preview(&comment, &media().png);
     }
     let listed = scene
         .client

@@ -973,26 +973,7 @@ fn playlist_build_and_zip() {
     let scene = Scene::new(zou, "gpl");
     let client = scene.client.ptr();
     let comment = scene.comment("for the playlist");
-    let preview = scene
-        .client
-        .post(
-            &format!(
-                "actions/tasks/{}/comments/{}/add-preview",
-                id(&scene.task),
-                id(&comment)
-            ),
-            &json!({}),
-        )
-        .unwrap();
-    scene
-        .client
-        .upload(
-            &format!("pictures/preview-files/{}?no_job=true", id(&preview)),
-            &[&media().mp4],
-            None,
-            None,
-        )
-        .unwrap();
+    let preview = scene.add_preview(&comment, &media().mp4);
     wait_ready(&scene.client, id(&preview));
     let playlist = scene
         .client

@@ -650,7 +650,7 @@ pub(crate) fn content_range(response: &reqwest::Response) -> Option<(u64, u64)> 
 
 /// Moves the body into the sink; the driver reads the count from `meter`.
 /// Returns what the sink holds at the end.
-async fn stream_body(
+pub(crate) async fn stream_body(
     path: &str,
     mut response: reqwest::Response,
     sink: &mut dyn Sink,

@@ -24,7 +24,9 @@ use std::time::Instant;
 use reqwest::{Method, StatusCode};
 
 use super::call::{Call, Meter};
-use super::download::{content_range, get_waiting, ranged_get, validator_of, FileSink, Sink};
+use super::download::{
+    content_range, get_waiting, ranged_get, stream_body, validator_of, FileSink, Sink,
+};
 use super::retry::{retrying, Idempotency};
 use crate::client::{check_status, Auth, Client};
 use crate::error::{Error, Result};
@@ -193,7 +195,7 @@ impl Attempt<'_> {
     async fn whole_body(
         &self,
         call: &mut Call<'_>,
-        mut response: reqwest::Response,
+        response: reqwest::Response,
         sink: &mut FileSink,
     ) -> Result<u64> {
         sink.restart()?;
@@ -204,20 +206,7 @@ impl Attempt<'_> {
         let path = self.path;
         let connect_secs = self.client.config().connect_timeout.as_secs();
         let received = call
-            .drive(async {
-                loop {
-                    match response.chunk().await {
-                        Ok(Some(bytes)) => {
-                            sink.write(&bytes)?;
-                            meter.set(sink.written());
-                        }
-                        Ok(None) => return Ok(sink.written()),
-                        Err(e) => {
-                            return Err(body_error(path, e, connect_secs, sink.written(), total))
-                        }
-                    }
-                }
-            })
+            .drive(stream_body(path, response, sink, &meter, connect_secs))
             .await??;
         if total > 0 && received != total {
             return Err(Error::IncompleteBody {

@@ -11,55 +11,11 @@
 #define _POSIX_C_SOURCE 200809L /* clock_gettime, nanosleep */
 #endif
 #include "harness.h"
+#include "threads.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
-
-/* Cancelling must end a call within this many milliseconds (relaxed under
- * valgrind, KITSU_TEST_SLOW, which slows everything about twenty times). */
-#define CANCEL_LIMIT_MS (getenv("KITSU_TEST_SLOW") ? 5000.0 : 200.0)
-
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
-static void sleep_ms(int ms) {
-    struct timespec pause;
-    pause.tv_sec = ms / 1000;
-    pause.tv_nsec = (long)(ms % 1000) * 1000000L;
-    nanosleep(&pause, NULL);
-}
-
-
-
-static void write_bytes(const char *path, size_t len) {
-    FILE *f = fopen(path, "wb");
-    size_t i;
-    if (!f) return;
-    for (i = 0; i < len; i++) fputc((int)(i % 251), f);
-    fclose(f);
-}
-
-
-
-/* ---- cancelling from another thread ------------------------------------ */
-
-typedef struct {
-    const kitsu_cancel_token *token;
-    int delay_ms;
-    double cancelled_at;
-} canceller;
-
-static void *cancel_later(void *arg) {
-    canceller *c = (canceller *)arg;
-    sleep_ms(c->delay_ms);
-    c->cancelled_at = now_ms();
-    kitsu_cancel_token_cancel(c->token);
-    return NULL;
-}
 
 typedef enum { DOWNLOAD, SLOW_UPLOAD, PUBLISH } call_kind;
 

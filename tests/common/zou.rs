@@ -217,6 +217,31 @@ impl Scene {
         self.dir.path().join(name)
     }
 
+    /// A preview of `file` on `comment` (made through the generic C calls,
+    /// `no_job`: Zou processes it before answering); returns the preview record.
+    pub fn add_preview(&self, comment: &Value, file: &Path) -> Value {
+        let preview = self
+            .client
+            .post(
+                &format!(
+                    "actions/tasks/{}/comments/{}/add-preview",
+                    id(&self.task),
+                    id(comment)
+                ),
+                &json!({}),
+            )
+            .unwrap();
+        self.client
+            .upload(
+                &format!("pictures/preview-files/{}?no_job=true", id(&preview)),
+                &[file],
+                None,
+                None,
+            )
+            .unwrap();
+        preview
+    }
+
     /// A plain comment on the scene's task.
     pub fn comment(&self, text: &str) -> Value {
         self.client
