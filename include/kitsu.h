@@ -957,6 +957,17 @@ kitsu_result kitsu_client_set_tokens(const struct kitsu_client *client,
                                      const char *refresh);
 
 /**
+ * The tokens the client holds now, after any refresh it made: `*out_access`
+ * and `*out_refresh` receive copies (free them with kitsu_string_free()),
+ * or NULL where the client has none. For handing a session to another
+ * client (gazu's, through libkitsu.accelerate_gazu()), or keeping it.
+ */
+KITSU_API
+kitsu_result kitsu_client_get_tokens(const struct kitsu_client *client,
+                                     char **out_access,
+                                     char **out_refresh);
+
+/**
  * Turns TLS certificate verification on (non-zero, the default) or off
  * (0: only for test servers; anyone on the path can then read the traffic).
  */

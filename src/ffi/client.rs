@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::{
     arg_path, boundary, boundary_void, kitsu_progress_cb, kitsu_result, kitsu_transfer_options,
-    write_opt_string, Failure,
+    owned_c_string, write_opt_string, Failure,
 };
 use crate::api::{form_fields_from_json, raw};
 use crate::client::Client;
@@ -113,6 +113,37 @@ pub unsafe extern "C" fn kitsu_client_set_tokens(
         let access = arg!(opt_str access);
         let refresh = arg!(opt_str refresh);
         client.set_tokens(access, refresh);
+        Ok(())
+    })
+}
+
+/// The tokens the client holds now, after any refresh it made: `*out_access`
+/// and `*out_refresh` receive copies (free them with kitsu_string_free()),
+/// or NULL where the client has none. For handing a session to another
+/// client (gazu's, through libkitsu.accelerate_gazu()), or keeping it.
+#[no_mangle]
+pub unsafe extern "C" fn kitsu_client_get_tokens(
+    client: *const kitsu_client,
+    out_access: *mut *mut c_char,
+    out_refresh: *mut *mut c_char,
+) -> kitsu_result {
+    boundary(|| {
+        let client = arg!(client client);
+        let out_access = arg!(out out_access);
+        let out_refresh = arg!(out out_refresh);
+        let (access, refresh) = client.tokens();
+        let access = access.map(owned_c_string).transpose()?;
+        let refresh = match refresh.map(owned_c_string).transpose() {
+            Ok(refresh) => refresh,
+            Err(failure) => {
+                if let Some(access) = access {
+                    drop(std::ffi::CString::from_raw(access));
+                }
+                return Err(failure);
+            }
+        };
+        *out_access = access.unwrap_or(std::ptr::null_mut());
+        *out_refresh = refresh.unwrap_or(std::ptr::null_mut());
         Ok(())
     })
 }

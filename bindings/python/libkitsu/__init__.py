@@ -1,6 +1,7 @@
 """libkitsu: Kitsu file transfers for Python, under gazu's names.
 
-Moving a script from gazu's file functions is a change of import::
+A gazu script whose calls are all among libkitsu's names (see the README)
+moves by a change of import::
 
     import libkitsu as gazu
 
@@ -13,7 +14,9 @@ downloads, real upload progress, typed errors, token refresh, 202 waits.
 Every transfer also takes ``cancel=`` (a :class:`CancelToken`, cancelled from
 any thread) and ``event_callback=`` (rich :class:`ProgressEvent` objects:
 phase, route, file, bytes, total, a message while the server works).
-Many files in one call, N at a time: :mod:`libkitsu.batch`.
+Many files in one call, N at a time: :mod:`libkitsu.batch`. Any other gazu
+script: ``libkitsu.accelerate_gazu()`` makes gazu's own file functions move
+their bytes through libkitsu (:mod:`libkitsu.gazu_bridge`).
 """
 
 from . import exception
@@ -36,9 +39,13 @@ from .exception import (
     TransferCancelled,
 )
 from . import asset, batch, files, person, playlist, project, shot, task  # noqa: E402
+from .gazu_bridge import TESTED_GAZU_VERSIONS, accelerate_gazu, restore_gazu  # noqa: E402
 
 __all__ = [
     "ABI_VERSION",
+    "TESTED_GAZU_VERSIONS",
+    "accelerate_gazu",
+    "restore_gazu",
     "AuthFailedException",
     "CancelToken",
     "Operation",

@@ -183,13 +183,20 @@ class KitsuClient:
             )
         )
 
+    def native_tokens(self) -> tuple:
+        """(access, refresh) as the library holds them now, after any refresh it made."""
+        access, refresh = ctypes.c_void_p(), ctypes.c_void_p()
+        raise_for(lib.kitsu_client_get_tokens(self.handle, ctypes.byref(access), ctypes.byref(refresh)))
+        return (_native.take_string(access) or None, _native.take_string(refresh) or None)
+
     @property
     def access_token(self) -> Optional[str]:
-        return self.tokens.get("access_token")
+        """The access token in use (a refreshed one included)."""
+        return self.native_tokens()[0] if self._handle is not None else None
 
     @property
     def refresh_token(self) -> Optional[str]:
-        return self.tokens.get("refresh_token")
+        return self.native_tokens()[1] if self._handle is not None else None
 
     # -- any route ------------------------------------------------------------
 
