@@ -165,6 +165,23 @@ mod tests {
     }
 
     #[test]
+    fn a_total_unknown_at_the_start_is_set_once() {
+        let mut calls = Vec::new();
+        let mut record = |d: u64, t: u64| {
+            calls.push((d, t));
+            true
+        };
+        let mut progress = Progress::new(Some(&mut record));
+        progress.start(0).unwrap();
+        progress.set_total(30);
+        progress.set_total(99); // known: stays
+        std::thread::sleep(MIN_INTERVAL);
+        progress.update(50).unwrap(); // clamped to the total
+        progress.finish(30).unwrap();
+        assert_eq!(calls, vec![(0, 0), (30, 30), (30, 30)]);
+    }
+
+    #[test]
     fn never_decreases_after_a_replay() {
         let mut calls = Vec::new();
         let mut record = |d: u64, t: u64| {
