@@ -111,14 +111,7 @@ fn segments_fall_back_to_one_stream_where_ranges_are_not_answered_or_the_file_is
 #[test]
 fn a_segment_cut_short_is_asked_again_only_for_what_is_missing() {
     let server = FakeKitsu::start();
-    let upstream = server
-        .base
-        .trim_start_matches("http://")
-        .split('/')
-        .next()
-        .unwrap()
-        .to_string();
-    let proxy = FaultProxy::start(&upstream);
+    let proxy = FaultProxy::in_front_of(&server.base);
     let client = logged_in(&proxy.base_for(&server.base));
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("cut.bin");
@@ -145,6 +138,40 @@ fn a_segment_cut_short_is_asked_again_only_for_what_is_missing() {
         continued, 1,
         "the retry starts inside its segment: {asked:?}"
     );
+    assert!(hidden_files(dir.path()).is_empty());
+}
+
+/// A segmented download that fails leaves nothing behind, and the file
+/// already at the target is untouched.
+#[test]
+fn a_failed_segmented_download_leaves_the_target_as_it_was() {
+    let server = FakeKitsu::start();
+    let proxy = FaultProxy::in_front_of(&server.base);
+    let client = logged_in(&proxy.base_for(&server.base));
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("kept.bin");
+    std::fs::write(&target, b"precious").unwrap();
+    proxy.arm(Fault::Reset(Direction::Down, 600_000));
+    let mut progress = |_, _| true;
+    let options = TransferOptions {
+        retry: kitsu::transfer::RetryOverride {
+            max_attempts: Some(1),
+            ..Default::default()
+        },
+        ..segmented(4, &mut progress)
+    };
+    let error = raw::download(
+        &client,
+        &format!("files/ranged/{}", 4 * MIB),
+        &target,
+        options,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(error.root(), kitsu::Error::IncompleteBody { .. }),
+        "{error}"
+    );
+    assert_eq!(std::fs::read(&target).unwrap(), b"precious");
     assert!(hidden_files(dir.path()).is_empty());
 }
 

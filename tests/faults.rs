@@ -52,14 +52,7 @@ struct Setup {
 /// with short backoffs (so the matrix runs in seconds).
 fn setup() -> Setup {
     let server = FakeKitsu::start();
-    let upstream = server
-        .base
-        .trim_start_matches("http://")
-        .split('/')
-        .next()
-        .unwrap()
-        .to_string();
-    let proxy = FaultProxy::start(&upstream);
+    let proxy = FaultProxy::in_front_of(&server.base);
     let client = Client::new(&proxy.base_for(&server.base)).unwrap();
     client.log_in(EMAIL, PASSWORD).unwrap();
     client

@@ -39,14 +39,7 @@ fn a_movie_dropped_inside_publish_preview_is_sent_again_once() {
     let movie = big_movie(scene.dir.path());
     let size = std::fs::metadata(&movie).unwrap().len();
     assert!(size > 3_000_000, "{size}");
-    let upstream = zou
-        .url
-        .trim_start_matches("http://")
-        .split('/')
-        .next()
-        .unwrap()
-        .to_string();
-    let proxy = FaultProxy::start(&upstream);
+    let proxy = FaultProxy::in_front_of(&zou.url);
     let client = Client::new(&proxy.base_for(&zou.url)).unwrap();
     client.log_in(&zou.email, &zou.password).unwrap();
     client

@@ -2,13 +2,14 @@
 //! attachments, working files, any route), run N at a time in one call by
 //! [`crate::transfer::batch`].
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use super::files::{self, PreviewKind};
 use super::{check_id, raw};
 use crate::client::Client;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::transfer::batch::{run_batch, ItemSpec, Outcome};
+use crate::transfer::download::check_file_path;
 use crate::transfer::{Call, Idempotency, Operation, TransferOptions};
 
 /// One transfer of a batch.
@@ -40,7 +41,7 @@ impl Item {
     /// Checks what can be checked before any request: ids, an upload's files.
     fn check(&self) -> Result<()> {
         match self {
-            Item::Download { target, .. } => check_target(target),
+            Item::Download { target, .. } => check_file_path(target),
             Item::Upload { files, .. } => {
                 for file in files {
                     crate::transfer::upload::file_size(file)?;
@@ -57,15 +58,15 @@ impl Item {
                     files::preview_route(id, *kind, extension.as_deref())?;
                 }
                 check_id("preview_file_id", id)?;
-                check_target(target)
+                check_file_path(target)
             }
             Item::Attachment { id, target } => {
                 check_id("attachment_file_id", id)?;
-                check_target(target)
+                check_file_path(target)
             }
             Item::WorkingFile { id, target } => {
                 check_id("working_file_id", id)?;
-                check_target(target)
+                check_file_path(target)
             }
         }
     }
@@ -148,16 +149,6 @@ impl Item {
     }
 }
 
-fn check_target(target: &Path) -> Result<()> {
-    if target.as_os_str().is_empty() || target.file_name().is_none() {
-        return Err(Error::InvalidParameter(format!(
-            "{} is not a file path",
-            target.display()
-        )));
-    }
-    Ok(())
-}
-
 /// Items and, once run, their results. A run moves every item that has not
 /// succeeded yet: running again retries the failed ones and runs the new.
 #[derive(Default)]
@@ -212,8 +203,8 @@ impl Batch {
 
     /// Runs every item not yet succeeded, at most `max_in_flight` at once
     /// (0: [`crate::transfer::DEFAULT_MAX_IN_FLIGHT`]). Ok when all
-    /// succeeded; [`Error::BatchIncomplete`] when some failed;
-    /// [`Error::Cancelled`] / [`Error::AbortedByCallback`] when stopped.
+    /// succeeded; [`crate::Error::BatchIncomplete`] when some failed;
+    /// [`crate::Error::Cancelled`] / [`crate::Error::AbortedByCallback`] when stopped.
     pub fn run(
         &mut self,
         client: &Client,

@@ -180,7 +180,6 @@ pub unsafe extern "C" fn kitsu_batch_add_preview_download(
         let extension = arg!(opt_str extension).map(str::to_string);
         let target = arg!(path target_path);
         let kind = preview_kind(kind)?;
-        let extension = extension.filter(|_| kind == PreviewKind::Original);
         add(
             batch,
             Item::Preview {

@@ -54,25 +54,57 @@ pub struct Outcome {
     pub answer: Option<String>,
 }
 
-/// The combined counts of the items of one run.
+/// The combined counts of the items of one run, kept as running sums: an
+/// item's callback costs the same in a batch of 10 or of 10,000.
 struct Tally {
     done: Vec<u64>,
     totals: Vec<Option<u64>>,
+    done_sum: u64,
+    known_sum: u64,
+    unknown: usize,
     finished: usize,
     failed: usize,
     in_flight: usize,
 }
 
 impl Tally {
+    fn new(known_totals: Vec<Option<u64>>) -> Tally {
+        Tally {
+            done: vec![0; known_totals.len()],
+            known_sum: known_totals.iter().flatten().sum(),
+            unknown: known_totals.iter().filter(|t| t.is_none()).count(),
+            totals: known_totals,
+            done_sum: 0,
+            finished: 0,
+            failed: 0,
+            in_flight: 0,
+        }
+    }
+
+    /// An item's count, which never decreases.
+    fn record_done(&mut self, slot: usize, done: u64) {
+        if done > self.done[slot] {
+            self.done_sum += done - self.done[slot];
+            self.done[slot] = done;
+        }
+    }
+
+    /// An item's length, set once.
+    fn record_total(&mut self, slot: usize, total: u64) {
+        if self.totals[slot].is_none() {
+            self.totals[slot] = Some(total);
+            self.known_sum += total;
+            self.unknown -= 1;
+        }
+    }
+
     fn done(&self) -> u64 {
-        self.done.iter().sum()
+        self.done_sum
     }
 
     /// The sum of the lengths, once every item's is known.
     fn total(&self) -> Option<u64> {
-        self.totals
-            .iter()
-            .try_fold(0u64, |sum, t| t.map(|t| sum + t))
+        (self.unknown == 0).then_some(self.known_sum)
     }
 }
 
@@ -105,9 +137,9 @@ impl Shared<'_> {
     fn item_progress(&self, slot: usize, done: u64, total: u64) -> bool {
         let (sum, total) = {
             let mut tally = self.tally.borrow_mut();
-            tally.done[slot] = tally.done[slot].max(done);
+            tally.record_done(slot, done);
             if total > 0 {
-                tally.totals[slot] = Some(total);
+                tally.record_total(slot, total);
             }
             (tally.done(), tally.total())
         };
@@ -277,13 +309,7 @@ pub(crate) fn run_batch(
     let now = Instant::now();
     let shared = Shared {
         item_count: u32::try_from(item_count).unwrap_or(u32::MAX),
-        tally: RefCell::new(Tally {
-            done: vec![0; specs.len()],
-            totals: specs.iter().map(|s| s.known_total).collect(),
-            finished: 0,
-            failed: 0,
-            in_flight: 0,
-        }),
+        tally: RefCell::new(Tally::new(specs.iter().map(|s| s.known_total).collect())),
         reporter: RefCell::new(Reporter {
             progress: Progress::new(progress),
             on_event,
@@ -383,14 +409,14 @@ pub(crate) fn run_batch(
                         tally.in_flight -= 1;
                         tally.finished += 1;
                         if let Ok(outcome) = &result {
-                            tally.done[slot] = tally.done[slot].max(outcome.bytes);
+                            tally.record_done(slot, outcome.bytes);
                         }
                         if result.is_err() {
                             tally.failed += 1;
                         }
                         // A finished item's length is known: what it moved.
                         let moved = tally.done[slot];
-                        tally.totals[slot].get_or_insert(moved);
+                        tally.record_total(slot, moved);
                     }
                     if let Err(error) = &result {
                         if forward_events {

@@ -269,12 +269,7 @@ fn folder_of(path: &Path) -> PathBuf {
 /// to (followed link by link). A folder, a device, a FIFO or a socket is refused.
 fn resolve_destination(target: &Path) -> Result<PathBuf> {
     use std::os::unix::fs::FileTypeExt;
-    if target.file_name().is_none() {
-        return Err(Error::InvalidParameter(format!(
-            "{} is not a file path (no file name)",
-            target.display()
-        )));
-    }
+    check_file_path(target)?;
     let mut path = target.to_path_buf();
     for _ in 0..MAX_LINKS {
         let metadata = match std::fs::symlink_metadata(&path) {
@@ -314,6 +309,17 @@ fn resolve_destination(target: &Path) -> Result<PathBuf> {
         "{}: too many levels of symbolic links",
         target.display()
     )))
+}
+
+/// A download target must name a file (not "", "/" or "dir/..").
+pub(crate) fn check_file_path(target: &Path) -> Result<()> {
+    if target.file_name().is_none() {
+        return Err(Error::InvalidParameter(format!(
+            "{} is not a file path (no file name)",
+            target.display()
+        )));
+    }
+    Ok(())
 }
 
 /// The permission bits of a regular file at `path`, if there is one.
@@ -552,13 +558,6 @@ async fn fetch_once(
     let received = call
         .drive(stream_body(path, response, sink, &meter, connect_secs))
         .await??;
-    if total > 0 && received != total {
-        return Err(Error::IncompleteBody {
-            path: path.into(),
-            received,
-            expected: total,
-        });
-    }
     Ok(received)
 }
 
@@ -649,7 +648,8 @@ pub(crate) fn content_range(response: &reqwest::Response) -> Option<(u64, u64)> 
 }
 
 /// Moves the body into the sink; the driver reads the count from `meter`.
-/// Returns what the sink holds at the end.
+/// Returns what the sink holds at the end, which must be the announced
+/// length (the whole file's, for a 206) when there is one.
 pub(crate) async fn stream_body(
     path: &str,
     mut response: reqwest::Response,
@@ -666,6 +666,14 @@ pub(crate) async fn stream_body(
             Ok(Some(bytes)) => {
                 sink.write(&bytes)?;
                 meter.set(sink.written());
+            }
+            // A body shorter than its announced length is cut, whatever the framing said.
+            Ok(None) if expected > 0 && sink.written() != expected => {
+                return Err(Error::IncompleteBody {
+                    path: path.into(),
+                    received: sink.written(),
+                    expected,
+                })
             }
             Ok(None) => return Ok(sink.written()),
             Err(e) if e.is_timeout() => return Err(Error::from_reqwest(path, e, connect_secs)),

@@ -56,6 +56,8 @@ typedef struct {
     int reentry_checked;
     kitsu_batch *batch;
     kitsu_result reentry;
+    pthread_t thread; /* the thread of the first call; every later one must match */
+    int other_thread;
 } progress_log;
 
 static int on_progress(uint64_t done, uint64_t total, void *user_data) {
@@ -63,7 +65,11 @@ static int on_progress(uint64_t done, uint64_t total, void *user_data) {
     if (log->calls == 0) {
         log->first_done = done;
         log->first_total = total;
-    } else if (done < log->last_done) {
+        log->thread = pthread_self();
+    } else if (!pthread_equal(log->thread, pthread_self())) {
+        log->other_thread = 1;
+    }
+    if (log->calls > 0 && done < log->last_done) {
         log->decreased = 1;
     }
     if (total > 0 && done > total) log->over_total = 1;
@@ -176,6 +182,8 @@ static void test_fifty_items(kitsu_client *client) {
               progress.last_total == expected_sum + 100000 + dropped * 1000,
           "last call (%llu, %llu), %llu expected", (unsigned long long)progress.last_done,
           (unsigned long long)progress.last_total, (unsigned long long)expected_sum);
+    CHECK(pthread_equal(progress.thread, pthread_self()) && !progress.other_thread,
+          "the combined progress came on another thread than the caller's");
     CHECK(progress.reentry == KITSU_RESULT_REENTRANT_CALL,
           "a batch call from its own callback: %u", progress.reentry);
 

@@ -77,6 +77,16 @@ impl FaultProxy {
         FaultProxy { port, shared, stop }
     }
 
+    /// A proxy in front of the server of `base` (http://127.0.0.1:PORT/api).
+    pub fn in_front_of(base: &str) -> FaultProxy {
+        let upstream = base
+            .trim_start_matches("http://")
+            .split('/')
+            .next()
+            .unwrap();
+        FaultProxy::start(upstream)
+    }
+
     /// `base` (http://127.0.0.1:PORT/api) with the proxy's port instead.
     pub fn base_for(&self, base: &str) -> String {
         let rest = base.trim_start_matches("http://");

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import ctypes
 import dataclasses
+import json
 import os
 from typing import Any, Iterable, List, Optional, Sequence
 
@@ -80,61 +81,45 @@ class Batch:
             raise ValueError("this Batch was closed")
         return self._handle
 
-    def _added(self, code: int, index: ctypes.c_size_t, path: Optional[str]) -> int:
-        _native.raise_for(code)
+    def _add(self, function: str, args: list, path: Optional[str]) -> int:
+        """Calls ``kitsu_batch_add_<function>(batch, *args, &index)``; returns the index."""
+        index = ctypes.c_size_t()
+        _native.raise_for(getattr(_native.lib, f"kitsu_batch_add_{function}")(self.handle, *args, ctypes.byref(index)))
         self._paths.append(path)
         return index.value
 
     def add_download(self, route: str, file_path: PathLike) -> int:
         """Any route to a file (gazu's ``raw.download``); returns the item's index."""
         path = os.fspath(file_path)
-        index = ctypes.c_size_t()
-        code = _native.lib.kitsu_batch_add_download(self.handle, c_str(route), c_str(path), ctypes.byref(index))
-        return self._added(code, index, path)
+        return self._add("download", [c_str(route), c_str(path)], path)
 
     def add_upload(self, route: str, file_paths: Sequence[PathLike], data: Optional[dict] = None) -> int:
         """Files (parts ``file``, ``file-1``...) and form ``data`` to a route (gazu's ``raw.upload``)."""
-        import json
-
         if isinstance(file_paths, (str, os.PathLike)):
             file_paths = [file_paths]
         array, count = c_paths([os.fspath(p) for p in file_paths])
         form = json.dumps(data).encode() if data else None
-        index = ctypes.c_size_t()
-        code = _native.lib.kitsu_batch_add_upload(self.handle, c_str(route), array, count, form, ctypes.byref(index))
-        return self._added(code, index, None)
+        return self._add("upload", [c_str(route), array, count, form], None)
 
     def add_preview_download(self, preview: Any, file_path: PathLike, kind: str = "original") -> int:
         """A preview (dict or id) of ``kind`` (see :data:`PREVIEW_KINDS`). For
         the original, a dict's ``extension`` saves the record request gazu makes."""
         if kind not in PREVIEW_KINDS:
             raise ValueError(f"kind must be one of {', '.join(PREVIEW_KINDS)}, not {kind!r}")
-        preview_id = model_id(preview, "preview")
         extension = preview.get("extension") if isinstance(preview, dict) else None
         path = os.fspath(file_path)
-        index = ctypes.c_size_t()
-        code = _native.lib.kitsu_batch_add_preview_download(
-            self.handle, c_str(preview_id), PREVIEW_KINDS[kind], c_str(extension or None), c_str(path), ctypes.byref(index)
-        )
-        return self._added(code, index, path)
+        args = [c_str(model_id(preview, "preview")), PREVIEW_KINDS[kind], c_str(extension or None), c_str(path)]
+        return self._add("preview_download", args, path)
 
     def add_attachment_download(self, attachment_file: Any, file_path: PathLike) -> int:
         """gazu's ``download_attachment_file``."""
         path = os.fspath(file_path)
-        index = ctypes.c_size_t()
-        code = _native.lib.kitsu_batch_add_attachment_download(
-            self.handle, c_str(model_id(attachment_file, "attachment_file")), c_str(path), ctypes.byref(index)
-        )
-        return self._added(code, index, path)
+        return self._add("attachment_download", [c_str(model_id(attachment_file, "attachment_file")), c_str(path)], path)
 
     def add_working_file_download(self, working_file: Any, file_path: PathLike) -> int:
         """gazu's ``download_working_file`` (``file_path`` required)."""
         path = os.fspath(file_path)
-        index = ctypes.c_size_t()
-        code = _native.lib.kitsu_batch_add_working_file_download(
-            self.handle, c_str(model_id(working_file, "working_file")), c_str(path), ctypes.byref(index)
-        )
-        return self._added(code, index, path)
+        return self._add("working_file_download", [c_str(model_id(working_file, "working_file")), c_str(path)], path)
 
     def __len__(self) -> int:
         return len(self._paths)
@@ -179,7 +164,7 @@ class Batch:
         if code.value != _native.OK:
             buffer = ctypes.create_string_buffer(length.value + 1)
             lib.kitsu_batch_item_result(self.handle, index, ctypes.byref(code), ctypes.byref(status), buffer, len(buffer), None)
-            name = {v: k for k, v in _native.RESULTS.items()}.get(code.value, "")
+            name = _native._RESULT_NAMES.get(code.value, "")
             error = _exc.from_result(name, code.value, status.value, buffer.value.decode("utf-8", "replace"))
             return BatchResult(index, path, error=error)
         size = ctypes.c_uint64()
@@ -187,7 +172,7 @@ class Batch:
         answer = ctypes.c_void_p()
         _native.raise_for(lib.kitsu_batch_item_answer(self.handle, index, ctypes.byref(answer)))
         text = _native.take_string(answer)
-        return BatchResult(index, path, size=size.value, answer=_json(text) if text else None)
+        return BatchResult(index, path, size=size.value, answer=json.loads(text) if text else None)
 
     def close(self) -> None:
         handle, self._handle = self._handle, None
@@ -205,12 +190,6 @@ class Batch:
             self.close()
         except Exception:  # noqa: BLE001 - interpreter shutdown
             pass
-
-
-def _json(text: str) -> Any:
-    import json
-
-    return json.loads(text)
 
 
 def _pairs(sources: Iterable[Any], targets: Iterable[PathLike], what: str) -> list:
