@@ -2,6 +2,7 @@
 //! frame and tile extraction.
 
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -113,6 +114,39 @@ pub async fn download_preview_file(
         Some(extension_of(&record, &record_route)?),
     )?;
     download(client, call, &route, target).await
+}
+
+/// gazu's `wait_for_preview_file`: polls `data/preview-files/{id}` every
+/// `poll_interval` until its `status` is no longer `processing` (Zou builds
+/// the variants of an upload in the background), in the call's waiting
+/// phase. Returns the record (`ready`, or `broken` when Zou failed to
+/// process it); [`Error::ProcessingTimeout`] after `timeout`, as gazu's
+/// `PreviewFileProcessingException`.
+pub async fn wait_for_preview_file(
+    client: &Client,
+    call: &mut Call<'_>,
+    preview_file_id: &str,
+    timeout: Duration,
+    poll_interval: Duration,
+) -> Result<String> {
+    let id = check_id("preview_file_id", preview_file_id)?;
+    let route = format!("data/preview-files/{id}");
+    let started = Instant::now();
+    loop {
+        let record = json(client, call, Method::GET, &route, None).await?;
+        if record.get("status").and_then(Value::as_str) != Some("processing") {
+            return Ok(record.to_string());
+        }
+        let waited = started.elapsed();
+        if waited >= timeout {
+            return Err(Error::ProcessingTimeout {
+                path: route,
+                secs: timeout.as_secs(),
+            });
+        }
+        call.wait_processing(poll_interval.min(timeout - waited), timeout, None)
+            .await?;
+    }
 }
 
 /// What of a preview to download (gazu's download_preview_file* functions).
@@ -412,4 +446,5 @@ blocking! {
     fn download_attachment_thumbnail(attachment_file_id: &str, target: &Path) -> u64;
     fn extract_frame_from_preview(preview_file_id: &str, frame_number: u32, target: &Path) -> u64;
     fn extract_tile_from_preview(preview_file_id: &str, target: &Path) -> u64;
+    fn wait_for_preview_file(preview_file_id: &str, timeout: Duration, poll_interval: Duration) -> String;
 }

@@ -48,6 +48,17 @@ pub async fn upload(
     .await
 }
 
+/// The length of `route`'s body (a HEAD request, gazu's Accept header),
+/// without downloading it: `None` when the server gives none or is still
+/// processing. Not in gazu; batch tools use it to skip files already here.
+pub async fn content_length(
+    client: &Client,
+    call: &mut Call<'_>,
+    route: &str,
+) -> Result<Option<u64>> {
+    crate::transfer::download::content_length(call, client, route, super::DOWNLOAD_ACCEPT).await
+}
+
 blocking! {
     /// gazu's `raw.download`.
     fn download(route: &str, target: &Path) -> u64;
@@ -55,4 +66,6 @@ blocking! {
     fn get_file_data_from_url(route: &str) -> Vec<u8>;
     /// gazu's `raw.upload`.
     fn upload(route: &str, files: &[PathBuf], fields: &[(String, String)]) -> String;
+    /// The length of a route's body, without downloading it.
+    fn content_length(route: &str) -> Option<u64>;
 }

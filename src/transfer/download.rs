@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use reqwest::header::{
-    ACCEPT, ACCEPT_ENCODING, CONTENT_RANGE, ETAG, IF_RANGE, LAST_MODIFIED, RANGE,
+    ACCEPT, ACCEPT_ENCODING, CONTENT_LENGTH, CONTENT_RANGE, ETAG, IF_RANGE, LAST_MODIFIED, RANGE,
 };
 use reqwest::{Method, StatusCode};
 use tempfile::NamedTempFile;
@@ -354,13 +354,7 @@ fn temporary_file(folder: &Path, name: &str) -> Result<NamedTempFile> {
 /// sidecar names the same route, otherwise started afresh.
 fn open_partial(folder: &Path, name: &str, route: &str) -> Result<(Storage, u64, Option<Entity>)> {
     use std::os::unix::fs::OpenOptionsExt;
-    let base = if name.len() + ".".len() + ".kitsu-partial.json".len() <= NAME_MAX {
-        format!(".{name}.kitsu-partial")
-    } else {
-        format!(".kitsu-{:016x}.kitsu-partial", fnv1a(name.as_bytes()))
-    };
-    let path = folder.join(&base);
-    let sidecar = folder.join(format!("{base}.json"));
+    let (path, sidecar) = partial_paths(folder, name);
     let previous = std::fs::read(&sidecar)
         .ok()
         .and_then(|bytes| serde_json::from_slice::<Sidecar>(&bytes).ok())
@@ -394,6 +388,66 @@ fn open_partial(folder: &Path, name: &str, route: &str) -> Result<(Storage, u64,
         route: route.to_string(),
     };
     Ok((storage, written, entity))
+}
+
+/// `.<name>.kitsu-partial` and its `.json` sidecar in `folder` (a hashed
+/// name when that one would pass the file-name limit).
+fn partial_paths(folder: &Path, name: &str) -> (PathBuf, PathBuf) {
+    let base = if name.len() + ".".len() + ".kitsu-partial.json".len() <= NAME_MAX {
+        format!(".{name}.kitsu-partial")
+    } else {
+        format!(".kitsu-{:016x}.kitsu-partial", fnv1a(name.as_bytes()))
+    };
+    (folder.join(&base), folder.join(format!("{base}.json")))
+}
+
+/// Removes what a failed or cancelled download with `resume` kept for
+/// `target` (its partial file and sidecar); true when there was something.
+/// For callers that stop for good and want nothing partial left.
+pub fn discard_partial(target: &Path) -> Result<bool> {
+    let destination = resolve_destination(target)?;
+    let name = destination
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let (path, sidecar) = partial_paths(&folder_of(&destination), &name);
+    let mut removed = false;
+    for file in [path, sidecar] {
+        match std::fs::remove_file(&file) {
+            Ok(()) => removed = true,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io(&file, e)),
+        }
+    }
+    Ok(removed)
+}
+
+/// The length of `path`'s body as a HEAD request announces it, without
+/// moving the body: `None` when the server gives no length or is still
+/// processing (202). For "is this file already here" checks.
+pub async fn content_length(
+    call: &mut Call<'_>,
+    client: &Client,
+    path: &str,
+    accept: &str,
+) -> Result<Option<u64>> {
+    let response = call
+        .drive(client.send(Method::HEAD, path, Auth::Bearer, |request| {
+            Ok(ranged_get(request, accept, None, None))
+        }))
+        .await??;
+    if response.status() == StatusCode::ACCEPTED {
+        return Ok(None);
+    }
+    let response = call
+        .drive(check_status(&Method::HEAD, path, response))
+        .await??;
+    // Read from the header: a HEAD answer's body is empty whatever it announces.
+    Ok(response
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse().ok()))
 }
 
 /// A stable short name for a long one.

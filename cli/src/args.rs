@@ -1,0 +1,169 @@
+//! The command line, as clap derives it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::report::OutputOptions;
+
+const ENVIRONMENT: &str = "\
+Environment:
+  KITSU_HOST      the server's API, e.g. https://kitsu.example.com/api (or --host)
+  KITSU_EMAIL     the account's email, with KITSU_PASSWORD
+  KITSU_PASSWORD  the account's password (never taken on the command line)
+  KITSU_TOKEN     an access token, instead of the email and password
+
+Exit status: 0 all done, 1 some items failed (listed at the end), 2 usage
+error (also an unknown project, task type or status), 3 authentication
+failed, 4 server unreachable, 130 interrupted (Ctrl-C).";
+
+/// Transfers with Kitsu (Zou) through libkitsu: previews in batches,
+/// publishing, any route to or from files.
+#[derive(Parser, Debug)]
+#[command(name = "kitsu", version, after_help = ENVIRONMENT)]
+pub struct Cli {
+    /// The server's API URL.
+    #[arg(long, env = "KITSU_HOST", global = true, hide_env_values = true)]
+    pub host: Option<String>,
+    /// One JSON object per finished item on stdout, then a summary object.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Only errors.
+    #[arg(long, short, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Every finished file, waits and retries too.
+    #[arg(long, short, global = true)]
+    pub verbose: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+impl Cli {
+    pub fn output(&self) -> OutputOptions {
+        OutputOptions {
+            json: self.json,
+            quiet: self.quiet,
+            verbose: self.verbose,
+        }
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Every preview of the chosen projects into
+    /// DIR/<project>/<entity>/<task type>/<revision>-<name>.<ext>, N at a
+    /// time; files already there with the right size are skipped, partial
+    /// ones (from a killed run) resumed.
+    DownloadPreviews(DownloadPreviewsArgs),
+    /// Uploads FILE as a new preview of a task, with a comment and a status
+    /// (more files become extra previews of the same revision), waits for
+    /// Zou to process them and prints the preview ids.
+    Publish(PublishArgs),
+    /// Any route to a file (gazu's raw.download).
+    Download(DownloadArgs),
+    /// Files (parts file, file-1, ...) and form fields to a route (gazu's raw.upload).
+    Upload(UploadArgs),
+    /// GETs a JSON route; the answer on stdout.
+    Get { route: String },
+    /// POSTs JSON to a route; the answer on stdout.
+    Post { route: String, json: String },
+    /// A completion script for SHELL on stdout.
+    Completions { shell: clap_complete::Shell },
+    /// Creates a demo project on the server, publishes generated previews,
+    /// uploads working files, then downloads every preview of the project.
+    Demo(DemoArgs),
+}
+
+/// What of a preview to download.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// The file as Zou stores it (pictures as uploaded, movies normalized).
+    Original,
+    /// The PNG thumbnail.
+    Thumbnail,
+    /// The full-definition movie (movies only).
+    Movie,
+    /// The low-definition movie (movies only).
+    Lowdef,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DownloadPreviewsArgs {
+    /// A project by name (repeat for more); every open project without it.
+    #[arg(long = "project", value_name = "NAME")]
+    pub projects: Vec<String>,
+    /// Only tasks of this task type (its name).
+    #[arg(long, value_name = "NAME")]
+    pub task_type: Option<String>,
+    /// Only tasks in this status (its short name, e.g. wfa).
+    #[arg(long, value_name = "SHORT")]
+    pub status: Option<String>,
+    #[arg(long, value_enum, default_value_t = Kind::Original)]
+    pub kind: Kind,
+    #[arg(long, value_name = "DIR", default_value = "kitsu-previews")]
+    pub out: PathBuf,
+    /// Transfers in flight at once.
+    #[arg(long, short, value_name = "N", default_value_t = 8,
+          value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub jobs: u32,
+    /// Only each task's newest revision.
+    #[arg(long)]
+    pub latest_only: bool,
+    /// Lists what would be downloaded; writes nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// On Ctrl-C, keep what the interrupted downloads received, for the next
+    /// run to resume (by default nothing partial is left).
+    #[arg(long)]
+    pub keep_partial: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct PublishArgs {
+    /// The task's id.
+    #[arg(long, value_name = "ID")]
+    pub task: String,
+    /// The task status to set, by short name (e.g. wfa).
+    #[arg(long, value_name = "SHORT")]
+    pub status: String,
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    pub comment: String,
+    /// How long to wait for Zou to process each preview.
+    #[arg(long, value_name = "SECONDS", default_value_t = 600)]
+    pub processing_timeout: u64,
+    /// The preview, then extra previews of the same revision.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DownloadArgs {
+    /// A route under the API, e.g. pictures/thumbnails/preview-files/<id>.png.
+    pub route: String,
+    pub target: PathBuf,
+    /// Streams at once over byte ranges (a server that honours Range).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub segments: u32,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct UploadArgs {
+    pub route: String,
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Form fields, as a JSON object (converted as gazu does).
+    #[arg(long, value_name = "JSON")]
+    pub form: Option<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DemoArgs {
+    /// Where the demo's downloads go.
+    #[arg(long, value_name = "DIR", default_value = "kitsu-demo-downloads")]
+    pub out: PathBuf,
+    /// Where the generated media are made (kept between runs).
+    #[arg(long, value_name = "DIR")]
+    pub work: Option<PathBuf>,
+    #[arg(long, short, value_name = "N", default_value_t = 8)]
+    pub jobs: u32,
+}
