@@ -301,58 +301,6 @@ fn real_error_answers_are_typed_and_never_written() {
     assert!(error.http_status >= 400, "{error:?}");
 }
 
-/// The main job's tool, against the live server: every preview of a project.
-#[test]
-fn kitsu_batch_downloads_every_preview_of_a_project() {
-    let zou = live!();
-    let scene = Scene::new(zou, "batch");
-    for text in ["one", "two"] {
-        let comment = scene.comment(text);
-        scene.add_preview(&comment, &media().png);
-    }
-    let out = scene.path("out");
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_kitsu-batch"))
-        .args([
-            "download-previews",
-            "--project",
-            scene.project["name"].as_str().unwrap(),
-            "--out",
-        ])
-        .arg(&out)
-        .env("KITSU_HOST", &zou.url)
-        .env("KITSU_EMAIL", &zou.email)
-        .env("KITSU_PASSWORD", &zou.password)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(stdout.contains("download       2 files"), "{stdout}");
-    let project_dir = std::fs::read_dir(&out)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let entity_dir = std::fs::read_dir(&project_dir)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let pictures: Vec<_> = std::fs::read_dir(&entity_dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    assert_eq!(pictures.len(), 2, "{pictures:?}");
-    for picture in pictures {
-        assert_eq!(png_size(&std::fs::read(picture).unwrap()), (320, 240));
-    }
-}
-
 /// A C batch of every preview of a project (originals with the listing's
 /// extension, and thumbnails), compared byte for byte with single downloads.
 #[test]

@@ -34,6 +34,10 @@ pub struct Cli {
     /// Every finished file, waits and retries too.
     #[arg(long, short, global = true)]
     pub verbose: bool,
+    /// How long to wait for Zou to process a new preview (a download
+    /// answered 202, a publish waiting for its variants).
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 600)]
+    pub processing_timeout: u64,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -45,6 +49,10 @@ impl Cli {
             quiet: self.quiet,
             verbose: self.verbose,
         }
+    }
+
+    pub fn processing_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.processing_timeout)
     }
 }
 
@@ -128,9 +136,6 @@ pub struct PublishArgs {
     pub status: String,
     #[arg(long, value_name = "TEXT", default_value = "")]
     pub comment: String,
-    /// How long to wait for Zou to process each preview.
-    #[arg(long, value_name = "SECONDS", default_value_t = 600)]
-    pub processing_timeout: u64,
     /// The preview, then extra previews of the same revision.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,

@@ -4,25 +4,39 @@
 
 use kitsu::Client;
 
+use crate::args::Cli;
 use crate::failure::Failure;
-use crate::report::OutputOptions;
 
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|value| !value.is_empty())
 }
 
 /// A logged-in client; the failure says which exit status applies.
-pub fn connect(host: Option<&str>, output: OutputOptions) -> Result<Client, Failure> {
-    let host = host.filter(|h| !h.is_empty()).ok_or_else(|| {
-        Failure::Usage(
-            "no server: give --host or set KITSU_HOST (e.g. https://kitsu.example.com/api)".into(),
-        )
-    })?;
+pub fn connect(cli: &Cli) -> Result<Client, Failure> {
+    let output = cli.output();
+    let host = cli
+        .host
+        .as_deref()
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| {
+            Failure::Usage(
+                "no server: give --host or set KITSU_HOST (e.g. https://kitsu.example.com/api)"
+                    .into(),
+            )
+        })?;
     let client = Client::new(host)?;
+    let processing_timeout = cli.processing_timeout();
+    client.update_config(|config| config.processing_timeout = processing_timeout)?;
     if let Some(token) = env("KITSU_TOKEN") {
         client.set_tokens(Some(&token), None);
-        // A bad token is found now, not at the first transfer.
-        client.get("auth/authenticated")?;
+        // A bad token is found now, not at the first transfer. Zou answers
+        // 401 for an expired token and 422 for one that is not a JWT.
+        if let Err(error) = client.get("auth/authenticated") {
+            return Err(match error.http_status() {
+                Some(401 | 422) => Failure::Auth(format!("KITSU_TOKEN: {error}")),
+                _ => error.into(),
+            });
+        }
     } else {
         let (Some(email), Some(password)) = (env("KITSU_EMAIL"), env("KITSU_PASSWORD")) else {
             return Err(Failure::Usage(

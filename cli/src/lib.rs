@@ -38,38 +38,38 @@ pub fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<(), Failure> {
     let output = cli.output();
-    match cli.command {
+    match &cli.command {
         Command::Completions { shell } => {
-            generic::completions(shell);
+            generic::completions(*shell);
             Ok(())
         }
         Command::DownloadPreviews(args) => {
-            let client = connect::connect(cli.host.as_deref(), output)?;
-            previews::download_previews(&client, &args, output)
+            let client = connect::connect(&cli)?;
+            previews::download_previews(&client, args, output)
         }
         Command::Publish(args) => {
-            let client = connect::connect(cli.host.as_deref(), output)?;
-            publish::publish_command(&client, &args, output)
+            let client = connect::connect(&cli)?;
+            publish::publish_command(&client, args, output, cli.processing_timeout())
         }
         Command::Download(args) => {
-            let client = connect::connect(cli.host.as_deref(), output)?;
-            generic::download(&client, &args, output)
+            let client = connect::connect(&cli)?;
+            generic::download(&client, args, output)
         }
         Command::Upload(args) => {
-            let client = connect::connect(cli.host.as_deref(), output)?;
-            generic::upload(&client, &args, output)
+            let client = connect::connect(&cli)?;
+            generic::upload(&client, args, output)
         }
         Command::Get { route } => {
-            let client = connect::connect(cli.host.as_deref(), output)?;
-            generic::get(&client, &route)
+            let client = connect::connect(&cli)?;
+            generic::get(&client, route)
         }
         Command::Post { route, json } => {
-            let client = connect::connect(cli.host.as_deref(), output)?;
-            generic::post(&client, &route, &json)
+            let client = connect::connect(&cli)?;
+            generic::post(&client, route, json)
         }
         Command::Demo(args) => {
-            let client = connect::connect(cli.host.as_deref(), output)?;
-            demo::demo(&client, &args, output)
+            let client = connect::connect(&cli)?;
+            demo::demo(&client, args, output)
         }
     }
 }

@@ -22,6 +22,7 @@ pub fn publish_command(
     client: &Client,
     args: &PublishArgs,
     output: OutputOptions,
+    processing_timeout: Duration,
 ) -> Result<(), Failure> {
     let mut reporter = Reporter::new(output);
     let published = publish(
@@ -32,7 +33,7 @@ pub fn publish_command(
             status: &args.status,
             comment: &args.comment,
             files: &args.files,
-            wait: Some(Duration::from_secs(args.processing_timeout)),
+            wait: Some(processing_timeout),
         },
     );
     let json_mode = reporter.mode() == Mode::Json;

@@ -112,6 +112,7 @@ struct Item {
     bytes: u64,
     total: u64,
     phase: Option<Phase>,
+    look: Option<Look>,
     /// Ended by the command, not by its call's last event (a publish waits
     /// for processing after its upload).
     held: bool,
@@ -156,15 +157,53 @@ pub struct Reporter {
     last_summary: Instant,
 }
 
-fn item_style(known_total: bool) -> ProgressStyle {
-    let template = if known_total {
-        "{prefix} [{bar:20}] {bytes:>10}/{total_bytes:<10} {binary_bytes_per_sec:>12} {eta:>4} {msg}"
-    } else {
-        "{prefix} [{spinner:^20}] {bytes:>10}            {binary_bytes_per_sec:>12}      {msg}"
+/// What an item's bar shows.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Look {
+    /// Bytes of a known total: bar, speed, ETA.
+    Bytes,
+    /// Bytes of an unknown total.
+    Open,
+    /// No bytes moving: the phase alone (waiting for Zou, retrying).
+    Phase,
+}
+
+fn item_style(look: Look) -> ProgressStyle {
+    let template = match look {
+        Look::Bytes => {
+            "{prefix} [{bar:20}] {bytes:>10}/{total_bytes:<10} {binary_bytes_per_sec:>12} {eta:>4} {wide_msg}"
+        }
+        Look::Open => "{prefix} [{bar:20}] {bytes:>10}            {binary_bytes_per_sec:>12}      {wide_msg}",
+        Look::Phase => "{prefix} {wide_msg}",
     };
     ProgressStyle::with_template(template)
         .expect("a valid template")
         .progress_chars("=> ")
+}
+
+/// The short text of a phase that moves no bytes (the event's own message
+/// is for logs: a bar has one line).
+fn phase_text(event: &Event<'_>) -> String {
+    let elapsed = event.elapsed.as_secs();
+    match event.phase {
+        Phase::Waiting => match event.deadline {
+            Some(limit) => format!(
+                "waiting for Zou to process it: {elapsed} s of {} s",
+                limit.as_secs()
+            ),
+            None => format!("waiting for Zou: {elapsed} s"),
+        },
+        Phase::Retrying => {
+            let left = event
+                .deadline
+                .unwrap_or_default()
+                .saturating_sub(event.elapsed)
+                .as_secs_f64();
+            format!("retrying in {left:.0} s: {}", event.message)
+        }
+        Phase::Connecting => "connecting".into(),
+        _ => String::new(),
+    }
 }
 
 fn total_style(known_total: bool) -> ProgressStyle {
@@ -238,6 +277,7 @@ impl Reporter {
             bytes: 0,
             total: 0,
             phase: None,
+            look: None,
             held: false,
             bar: None,
             outcome: None,
@@ -321,29 +361,41 @@ impl Reporter {
             item.bytes = event.bytes_done;
             item.total = event.total;
         }
-        let phase_changed = item.phase != Some(event.phase);
-        item.phase = Some(event.phase);
-        let message = match event.phase {
-            Phase::Waiting | Phase::Retrying => event.message.to_string(),
-            Phase::Connecting => "connecting".to_string(),
-            _ => String::new(),
-        };
+        // The requests of a wait (202 polls) pass through Connecting: a
+        // wait is one phase for people.
+        let phase_changed = event.phase != Phase::Connecting && item.phase != Some(event.phase);
+        if event.phase != Phase::Connecting {
+            item.phase = Some(event.phase);
+        }
         if let (Some(multi), Some(total_bar)) = (&self.multi, &self.total_bar) {
             let bar = item.bar.get_or_insert_with(|| {
                 let bar = multi.insert_before(total_bar, ProgressBar::no_length());
-                bar.set_style(item_style(false));
                 bar.set_prefix(fit(&item.label, LABEL_WIDTH));
                 bar
             });
+            let moving = matches!(event.phase, Phase::Transferring)
+                || item.bytes > 0 && event.phase == Phase::Connecting;
+            let look = match (moving, item.total > 0) {
+                (false, _) => Look::Phase,
+                (true, true) => Look::Bytes,
+                (true, false) => Look::Open,
+            };
+            if item.look != Some(look) {
+                item.look = Some(look);
+                bar.set_style(item_style(look));
+            }
             if item.total > 0 && bar.length() != Some(item.total) {
-                bar.set_style(item_style(true));
                 bar.set_length(item.total);
             }
             bar.set_position(item.bytes);
-            bar.set_message(message.clone());
+            bar.set_message(phase_text(event));
         }
-        if phase_changed && verbose && plain && !message.is_empty() && message != "connecting" {
-            let line = format!("{}: {message}", item.label);
+        if phase_changed
+            && verbose
+            && plain
+            && matches!(event.phase, Phase::Waiting | Phase::Retrying)
+        {
+            let line = format!("{}: {}", item.label, event.message);
             self.println(&line);
         }
         self.refresh_total();

@@ -144,7 +144,7 @@ pub async fn wait_for_preview_file(
                 secs: timeout.as_secs(),
             });
         }
-        call.wait_processing(poll_interval.min(timeout - waited), timeout, None)
+        call.wait_polling(poll_interval.min(timeout - waited), timeout, started)
             .await?;
     }
 }

@@ -93,8 +93,17 @@ impl Meter {
 /// Why a call waits, for the event's message.
 #[derive(Clone, Debug)]
 enum WaitReason {
-    Processing { retry_after: Option<u64> },
-    Retry { reason: String, max_attempts: u32 },
+    Processing {
+        retry_after: Option<u64>,
+    },
+    /// Polling a record until the server has processed its file, since `since`.
+    Polling {
+        since: Instant,
+    },
+    Retry {
+        reason: String,
+        max_attempts: u32,
+    },
 }
 
 /// The context of one library call. See the module documentation.
@@ -316,6 +325,25 @@ impl<'a> Call<'a> {
             .map(|_| ())
     }
 
+    /// Waits `duration` between two polls of a record being processed, in
+    /// [`Phase::Waiting`] counted from `since` (the polls' own requests in
+    /// between do not restart the count).
+    pub(crate) async fn wait_polling(
+        &mut self,
+        duration: Duration,
+        limit: Duration,
+        since: Instant,
+    ) -> Result<()> {
+        self.wait_reason = Some(WaitReason::Polling { since });
+        if self.phase != Phase::Waiting {
+            self.deadline = Some(limit);
+            self.enter(Phase::Waiting)?;
+        }
+        self.poll_watched(tokio::time::sleep(duration), false)
+            .await
+            .map(|_| ())
+    }
+
     async fn poll_watched<F: Future>(&mut self, future: F, stall_clock: bool) -> Result<F::Output> {
         self.check_cancelled()?;
         let token = self.cancel.clone();
@@ -380,7 +408,10 @@ impl<'a> Call<'a> {
     fn enter(&mut self, phase: Phase) -> Result<()> {
         if phase != self.phase {
             self.phase = phase;
-            self.phase_since = Instant::now();
+            self.phase_since = match (phase, &self.wait_reason) {
+                (Phase::Waiting, Some(WaitReason::Polling { since })) => *since,
+                _ => Instant::now(),
+            };
             if phase != Phase::Waiting && phase != Phase::Retrying {
                 self.deadline = None;
             }
@@ -400,6 +431,10 @@ impl<'a> Call<'a> {
                     None => String::new(),
                 };
                 format!("the server is processing the file (202{asked}): {elapsed} s of {limit} s")
+            }
+            (Phase::Waiting, Some(WaitReason::Polling { .. })) => {
+                let limit = self.deadline.map(|d| d.as_secs()).unwrap_or(0);
+                format!("the server is processing the file: {elapsed} s of {limit} s")
             }
             (Phase::Waiting, _) => format!("waiting for the server: {elapsed} s"),
             (Phase::Connecting, _) => format!("waiting for the server's answer: {elapsed} s"),
