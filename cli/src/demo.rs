@@ -169,7 +169,8 @@ fn make_media(work: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
     Ok((previews, working_files))
 }
 
-fn ffmpeg(args: &[&str], out: &Path) -> Result<()> {
+/// `ffmpeg -y -loglevel error ARGS OUT`, unless OUT is already there.
+pub fn ffmpeg(args: &[&str], out: &Path) -> Result<()> {
     if out.exists() {
         return Ok(());
     }

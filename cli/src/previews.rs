@@ -320,9 +320,18 @@ pub fn download_previews(
         let index = reporter.add_download(&planned.label, &planned.route, &planned.target);
         reporter.set_extra(index, "preview_id", json!(planned.preview_id));
         reporter.set_extra(index, "revision", json!(planned.revision));
-        if let Some(reason) = already_here(client, planned, &cancel)? {
-            reporter.finish(index, Outcome::Skipped { reason });
-            continue;
+        match already_here(client, planned, &cancel) {
+            Ok(Some(reason)) => {
+                reporter.finish(index, Outcome::Skipped { reason });
+                continue;
+            }
+            Ok(None) => {}
+            // Ctrl-C during the checks: the summary below says so.
+            Err(Failure::Interrupted) => {
+                reporter.finish(index, Outcome::Cancelled);
+                break;
+            }
+            Err(failure) => return Err(failure),
         }
         if args.dry_run {
             would_download.push(planned.target.clone());

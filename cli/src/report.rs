@@ -107,6 +107,9 @@ struct Item {
     extra: Map<String, Value>,
     /// Its first event (Queued aside): its seconds count from there.
     started: Option<Instant>,
+    /// Its first moving byte: the rate shown leaves out waits for Zou.
+    moving_since: Option<Instant>,
+    moving_seconds: f64,
     seconds: f64,
     attempts: u32,
     bytes: u64,
@@ -272,6 +275,8 @@ impl Reporter {
             local,
             extra: Map::new(),
             started: None,
+            moving_since: None,
+            moving_seconds: 0.0,
             seconds: 0.0,
             attempts: 0,
             bytes: 0,
@@ -354,6 +359,9 @@ impl Reporter {
         let (verbose, plain) = (self.options.verbose, self.mode == Mode::Plain);
         let item = &mut self.items[index];
         item.started.get_or_insert_with(Instant::now);
+        if event.phase == Phase::Transferring {
+            item.moving_since.get_or_insert_with(Instant::now);
+        }
         item.attempts = item.attempts.max(event.attempt);
         // A later call of the same item that moves no bytes (a publish's
         // wait for processing) keeps the bytes shown.
@@ -412,6 +420,10 @@ impl Reporter {
             .started
             .map(|t| t.elapsed().as_secs_f64())
             .unwrap_or(0.0);
+        item.moving_seconds = item
+            .moving_since
+            .map(|t| t.elapsed().as_secs_f64())
+            .unwrap_or(item.seconds);
         if let Outcome::Done { bytes } = outcome {
             item.bytes = bytes;
         }
@@ -423,6 +435,7 @@ impl Reporter {
         }
         item.outcome = Some(outcome.clone());
         let (label, seconds, bytes) = (item.label.clone(), item.seconds, item.bytes);
+        let moving = item.moving_seconds;
         match self.mode {
             Mode::Json => {
                 stdout_line(&self.record(index).to_string());
@@ -432,10 +445,16 @@ impl Reporter {
                     Outcome::Done { .. } => (!self.options.quiet
                         && (self.mode == Mode::Plain || self.options.verbose))
                         .then(|| {
+                            let waited = seconds - moving;
+                            let waited = if waited >= 1.0 {
+                                format!(", after {waited:.1} s waiting")
+                            } else {
+                                String::new()
+                            };
                             format!(
-                                "done     {label}  {} in {seconds:.1} s ({})",
+                                "done     {label}  {} in {seconds:.1} s ({}{waited})",
                                 HumanBytes(bytes),
-                                rate(bytes, seconds)
+                                rate(bytes, moving)
                             )
                         }),
                     Outcome::Skipped { reason } => self

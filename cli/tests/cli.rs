@@ -91,13 +91,7 @@ fn unique(tag: &str) -> String {
 }
 
 fn ffmpeg(args: &[&str], out: &Path) {
-    let status = Command::new("ffmpeg")
-        .args(["-y", "-loglevel", "error"])
-        .args(args)
-        .arg(out)
-        .status()
-        .expect("ffmpeg (scripts/zou-server installs it)");
-    assert!(status.success(), "ffmpeg making {}", out.display());
+    kitsu_cli::demo::ffmpeg(args, out).unwrap_or_else(|e| panic!("{e:?}"));
 }
 
 fn picture(dir: &Path, name: &str, source: &str) -> PathBuf {
@@ -131,6 +125,19 @@ fn movie(dir: &Path, name: &str) -> PathBuf {
         &path,
     );
     path
+}
+
+/// `kitsu --json download-previews EXTRA --project <scene's> --out OUT` on `host`.
+fn json_previews(zou: &Zou, host: &str, scene: &Scene, out: &Path, extra: &[&str]) -> Command {
+    let mut command = zou.kitsu(host);
+    command
+        .args(["--json", "download-previews"])
+        .args(extra)
+        .arg("--project")
+        .arg(&scene.project.name)
+        .arg("--out")
+        .arg(out);
+    command
 }
 
 fn quiet() -> OutputOptions {
@@ -260,12 +267,13 @@ fn download_previews_matches_single_downloads_then_a_second_run_downloads_nothin
     let Some(zou) = zou() else { return };
     let scene = scene(zou, "cli all");
     let out = tempfile::tempdir().unwrap();
-    let output = run(zou
-        .kitsu(&zou.url)
-        .args(["--json", "download-previews", "--jobs", "3", "--project"])
-        .arg(&scene.project.name)
-        .arg("--out")
-        .arg(out.path()));
+    let output = run(&mut json_previews(
+        zou,
+        &zou.url,
+        &scene,
+        out.path(),
+        &["--jobs", "3"],
+    ));
     assert_eq!(output.status.code(), Some(0));
     let (items, summary) = records(&output);
     assert_eq!(items.len(), 4, "{items:?}");
@@ -305,12 +313,7 @@ fn download_previews_matches_single_downloads_then_a_second_run_downloads_nothin
     );
 
     // Again: everything is there with the right size, nothing moves.
-    let output = run(zou
-        .kitsu(&zou.url)
-        .args(["--json", "download-previews", "--project"])
-        .arg(&scene.project.name)
-        .arg("--out")
-        .arg(out.path()));
+    let output = run(&mut json_previews(zou, &zou.url, &scene, out.path(), &[]));
     assert_eq!(output.status.code(), Some(0));
     let (items, summary) = records(&output);
     assert_eq!(summary["skipped"], 4, "{items:?}");
@@ -321,12 +324,7 @@ fn download_previews_matches_single_downloads_then_a_second_run_downloads_nothin
     // A file of the wrong size is downloaded again; thumbnails (sized by HEAD) too.
     let (first, _) = files.iter().next().unwrap();
     std::fs::write(out.path().join(first), b"truncated").unwrap();
-    let output = run(zou
-        .kitsu(&zou.url)
-        .args(["--json", "download-previews", "--project"])
-        .arg(&scene.project.name)
-        .arg("--out")
-        .arg(out.path()));
+    let output = run(&mut json_previews(zou, &zou.url, &scene, out.path(), &[]));
     let (_, summary) = records(&output);
     assert_eq!(
         (summary["done"].as_u64(), summary["skipped"].as_u64()),
@@ -334,18 +332,7 @@ fn download_previews_matches_single_downloads_then_a_second_run_downloads_nothin
     );
     assert_eq!(tree(out.path()), files);
     for _ in 0..2 {
-        let output = run(zou
-            .kitsu(&zou.url)
-            .args([
-                "--json",
-                "download-previews",
-                "--kind",
-                "thumbnail",
-                "--project",
-            ])
-            .arg(&scene.project.name)
-            .arg("--out")
-            .arg(out.path()));
+        let output = output_of_thumbnails(zou, &scene, out.path());
         let (items, _) = records(&output);
         assert_eq!(items.len(), 4);
         for item in items {
@@ -374,18 +361,13 @@ fn download_previews_matches_single_downloads_then_a_second_run_downloads_nothin
 }
 
 fn output_of_thumbnails(zou: &Zou, scene: &Scene, out: &Path) -> Output {
-    run(zou
-        .kitsu(&zou.url)
-        .args([
-            "--json",
-            "download-previews",
-            "--kind",
-            "thumbnail",
-            "--project",
-        ])
-        .arg(&scene.project.name)
-        .arg("--out")
-        .arg(out))
+    run(&mut json_previews(
+        zou,
+        &zou.url,
+        scene,
+        out,
+        &["--kind", "thumbnail"],
+    ))
 }
 
 #[test]
@@ -416,12 +398,13 @@ fn publish_then_latest_only_gets_the_published_file() {
     }
 
     let out = tempfile::tempdir().unwrap();
-    let output = run(zou
-        .kitsu(&zou.url)
-        .args(["--json", "download-previews", "--latest-only", "--project"])
-        .arg(&scene.project.name)
-        .arg("--out")
-        .arg(out.path()));
+    let output = run(&mut json_previews(
+        zou,
+        &zou.url,
+        &scene,
+        out.path(),
+        &["--latest-only"],
+    ));
     assert_eq!(output.status.code(), Some(0));
     let (items, _) = records(&output);
     // Task 0's movie (revision 2) and task 1's two new previews (revision 2).
@@ -484,12 +467,7 @@ fn a_killed_run_then_a_second_run_completes_with_identical_files() {
     let scene = scene(zou, "cli kill");
     let out = tempfile::tempdir().unwrap();
     let (_proxy, base) = slow_proxy(zou, 400_000);
-    let mut child = zou
-        .kitsu(&base)
-        .args(["--json", "download-previews", "--jobs", "1", "--project"])
-        .arg(&scene.project.name)
-        .arg("--out")
-        .arg(out.path())
+    let mut child = json_previews(zou, &base, &scene, out.path(), &["--jobs", "1"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -502,12 +480,7 @@ fn a_killed_run_then_a_second_run_completes_with_identical_files() {
         "the killed run left its partial file"
     );
 
-    let output = run(zou
-        .kitsu(&zou.url)
-        .args(["--json", "download-previews", "--project"])
-        .arg(&scene.project.name)
-        .arg("--out")
-        .arg(out.path()));
+    let output = run(&mut json_previews(zou, &zou.url, &scene, out.path(), &[]));
     assert_eq!(output.status.code(), Some(0));
     let (items, summary) = records(&output);
     assert_eq!(summary["failed"], 0);
@@ -536,12 +509,7 @@ fn ctrl_c_stops_cleanly_with_a_summary_and_exit_130() {
     let scene = scene(zou, "cli intr");
     let out = tempfile::tempdir().unwrap();
     let (_proxy, base) = slow_proxy(zou, 300_000);
-    let mut child = zou
-        .kitsu(&base)
-        .args(["--json", "download-previews", "--jobs", "2", "--project"])
-        .arg(&scene.project.name)
-        .arg("--out")
-        .arg(out.path())
+    let mut child = json_previews(zou, &base, &scene, out.path(), &["--jobs", "2"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

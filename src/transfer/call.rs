@@ -315,14 +315,8 @@ impl<'a> Call<'a> {
         limit: Duration,
         retry_after: Option<u64>,
     ) -> Result<()> {
-        self.wait_reason = Some(WaitReason::Processing { retry_after });
-        if self.phase != Phase::Waiting {
-            self.deadline = Some(limit);
-            self.enter(Phase::Waiting)?;
-        }
-        self.poll_watched(tokio::time::sleep(duration), false)
+        self.wait(WaitReason::Processing { retry_after }, duration, limit)
             .await
-            .map(|_| ())
     }
 
     /// Waits `duration` between two polls of a record being processed, in
@@ -334,7 +328,17 @@ impl<'a> Call<'a> {
         limit: Duration,
         since: Instant,
     ) -> Result<()> {
-        self.wait_reason = Some(WaitReason::Polling { since });
+        self.wait(WaitReason::Polling { since }, duration, limit)
+            .await
+    }
+
+    async fn wait(
+        &mut self,
+        reason: WaitReason,
+        duration: Duration,
+        limit: Duration,
+    ) -> Result<()> {
+        self.wait_reason = Some(reason);
         if self.phase != Phase::Waiting {
             self.deadline = Some(limit);
             self.enter(Phase::Waiting)?;
