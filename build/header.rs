@@ -1,5 +1,5 @@
-// Generation of include/kitsu.h, shared by build.rs and the staleness test
-// (tests/header.rs), so both produce the header the same way.
+// Generation of include/kitsu.h with cbindgen, for tests/header.rs: its
+// staleness check, and scripts/regen-header (which writes the file through it).
 
 /// The header's hand-written part: version and export macros, and the
 /// contract every function follows. cbindgen adds the items after it.

@@ -989,9 +989,12 @@ pub unsafe extern "C" fn kitsu_bytes_free(data: *mut u8, len: usize) {
     })
 }
 
-/// Test hook for bindings and the test suite: panics inside the boundary,
-/// proving that a panic comes back as `KITSU_RESULT_PANIC` with its message
-/// in the last error instead of unwinding into the caller.
+/// Test hook for the test suite: panics inside the boundary, proving that a
+/// panic comes back as `KITSU_RESULT_PANIC` with its message in the last
+/// error instead of unwinding into the caller. Only in builds with the
+/// `test-panic` feature (the tests enable it), never in the release ABI or
+/// the header; tests/c/contract.c declares it itself.
+#[cfg(feature = "test-panic")]
 #[no_mangle]
 pub extern "C" fn kitsu_test_panic() -> kitsu_result {
     boundary(|| panic!("kitsu_test_panic was called"))

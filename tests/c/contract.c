@@ -10,6 +10,9 @@
 #endif
 #include "harness.h"
 
+/* Only in builds with the test-panic feature (the tests enable it); not in kitsu.h. */
+KITSU_API kitsu_result kitsu_test_panic(void);
+
 #include <dirent.h>
 #include <pthread.h>
 #include <time.h>
