@@ -23,10 +23,6 @@ from typing import Any, Callable, NamedTuple, Optional, Sequence, Union
 
 from . import exception as _exc
 
-__version__ = "0.2.0"
-#: The C ABI this binding speaks (``KITSU_ABI_VERSION``).
-ABI_VERSION = 2
-
 _HERE = Path(__file__).resolve().parent
 
 
@@ -166,7 +162,16 @@ def _declare_from_header(header: str) -> int:
     return count
 
 
+def _header_define(header: str, name: str) -> str:
+    match = re.search(rf"^#define {name} (.+)$", header, re.M)
+    if match is None:
+        raise ImportError(f"libkitsu: {_header_path} has no {name}")
+    return match.group(1).strip().strip('"')
+
+
 def _check_versions() -> None:
+    """The library must be the one the bundled header describes: the header
+    (generated from the library's sources) is the versions' one source here."""
     lib.kitsu_version.restype = ctypes.c_char_p
     lib.kitsu_abi_version.restype = ctypes.c_uint32
     library_version = lib.kitsu_version().decode()
@@ -174,9 +179,9 @@ def _check_versions() -> None:
     if abi != ABI_VERSION or library_version != __version__:
         raise ImportError(
             f"libkitsu: the library {_LIBRARY_PATH} is version {library_version} (ABI {abi}), "
-            f"but this binding is {__version__} (ABI {ABI_VERSION}). Reinstall the binding from the "
-            f"same checkout (`pip install ./bindings/python`), or set LIBKITSU_LIBRARY to the "
-            f"libkitsu.so of version {__version__}."
+            f"but the binding's kitsu.h is {__version__} (ABI {ABI_VERSION}). Reinstall the binding "
+            f"(`pip install ./bindings/python` or the wheel), or set LIBKITSU_LIBRARY to the "
+            f"library of version {__version__}."
         )
 
 
@@ -185,11 +190,15 @@ def _header_enum(header: str, prefix: str) -> dict:
     return {name: int(value) for name, value in re.findall(rf"\b{prefix}(\w+) = (\d+)", header)}
 
 
-_check_versions()
 _header_path = _find_header()
 if not _header_path.is_file():
     raise ImportError(f"libkitsu: no kitsu.h at {_header_path}; reinstall with `pip install ./bindings/python`")
 _HEADER = _header_path.read_text()
+#: The library's version, from the bundled header (generated from Cargo.toml's).
+__version__ = _header_define(_HEADER, "KITSU_VERSION_STRING")
+#: The C ABI this binding speaks (``KITSU_ABI_VERSION`` of the bundled header).
+ABI_VERSION = int(_header_define(_HEADER, "KITSU_ABI_VERSION"))
+_check_versions()
 DECLARED = _declare_from_header(_HEADER)
 
 #: Result codes (``kitsu_result``) by name, read from the header: the one table.
