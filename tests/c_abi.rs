@@ -71,10 +71,13 @@ fn compile_with(
                 "libkitsu.so not built in {}",
                 lib_dir.display()
             );
-            cmd.arg("-L")
-                .arg(&lib_dir)
-                .arg("-lkitsu")
-                .arg(format!("-Wl,-rpath,{}", lib_dir.display()));
+            // DT_RPATH, not RUNPATH: it wins over the LD_LIBRARY_PATH cargo
+            // sets, which also names target/<profile>, where a libkitsu.so of
+            // another build (without the test-panic feature) may sit.
+            cmd.arg("-L").arg(&lib_dir).arg("-lkitsu").arg(format!(
+                "-Wl,--disable-new-dtags,-rpath,{}",
+                lib_dir.display()
+            ));
         }
         Linking::Static => {
             // The documented static-link line for Linux (see README).

@@ -11,6 +11,9 @@
 #include "harness.h"
 
 /* Only in builds with the test-panic feature (the tests enable it); not in kitsu.h. */
+#ifdef __cplusplus
+extern "C"
+#endif
 KITSU_API kitsu_result kitsu_test_panic(void);
 
 #include <dirent.h>
