@@ -480,11 +480,28 @@ fn a_killed_run_then_a_second_run_completes_with_identical_files() {
         "the killed run left its partial file"
     );
 
-    let output = run(&mut json_previews(zou, &zou.url, &scene, out.path(), &[]));
+    // The second run goes through a proxy that only logs: it must ask for
+    // the rest of the partial file (Range: bytes=N-), not for all of it.
+    let logger = FaultProxy::in_front_of(&zou.url);
+    let logged_base = logger.base_for(&zou.url);
+    let output = run(&mut json_previews(
+        zou,
+        &logged_base,
+        &scene,
+        out.path(),
+        &[],
+    ));
     assert_eq!(output.status.code(), Some(0));
     let (items, summary) = records(&output);
     assert_eq!(summary["failed"], 0);
     assert_eq!(items.len(), 4);
+    let requests = logger.requests();
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.contains("Range: bytes=") && !r.contains("Range: bytes=0-")),
+        "the partial download was not resumed: {requests:?}"
+    );
     assert!(
         hidden_files(out.path()).is_empty(),
         "{:?}",
