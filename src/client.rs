@@ -247,9 +247,21 @@ impl Client {
         method: Method,
         path: &str,
         auth: Auth,
-        mut build: impl FnMut(reqwest::RequestBuilder) -> Result<reqwest::RequestBuilder>,
+        build: impl FnMut(reqwest::RequestBuilder) -> Result<reqwest::RequestBuilder>,
     ) -> Result<reqwest::Response> {
         let url = self.url(path)?;
+        self.send_url(method, &url, path, auth, build).await
+    }
+
+    /// [`Client::send`] to a whole URL; `path` names it in errors.
+    pub(crate) async fn send_url(
+        &self,
+        method: Method,
+        url: &reqwest::Url,
+        path: &str,
+        auth: Auth,
+        mut build: impl FnMut(reqwest::RequestBuilder) -> Result<reqwest::RequestBuilder>,
+    ) -> Result<reqwest::Response> {
         let connect_secs = self.config().connect_timeout.as_secs();
         for attempt in 1..=MAX_AUTH_ATTEMPTS {
             let token = match auth {

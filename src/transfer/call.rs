@@ -60,23 +60,64 @@ impl<'a> TransferOptions<'a> {
 }
 
 /// Byte and item counters of the request in flight: written by the code that
-/// moves bytes (possibly on a worker thread), read by the driver.
+/// moves bytes (possibly on a worker thread), read by the driver. A child
+/// meter (one chunk of a chunked upload, several in flight) passes every
+/// change on to its parent, and can take back what it counted when its
+/// attempt failed.
 #[derive(Debug, Default)]
 pub(crate) struct Meter {
     bytes: AtomicU64,
     item: AtomicU32,
+    parent: Option<Arc<Meter>>,
+    /// Added to this meter's item when passed to the parent.
+    item_base: u32,
 }
 
 impl Meter {
+    /// A meter whose counts also go to `parent`, its item as `item_base` + its own.
+    pub fn child(parent: &Arc<Meter>, item_base: u32) -> Arc<Meter> {
+        let child = Arc::new(Meter {
+            parent: Some(parent.clone()),
+            item_base,
+            ..Meter::default()
+        });
+        parent.set_item(item_base);
+        child
+    }
     pub fn add(&self, bytes: u64) {
         self.bytes.fetch_add(bytes, Ordering::Relaxed);
+        if let Some(parent) = &self.parent {
+            parent.add(bytes);
+        }
     }
     pub fn set(&self, bytes: u64) {
-        self.bytes.store(bytes, Ordering::Relaxed);
+        let old = self.bytes.swap(bytes, Ordering::Relaxed);
+        if let Some(parent) = &self.parent {
+            if bytes >= old {
+                parent.add(bytes - old);
+            } else {
+                parent.subtract(old - bytes);
+            }
+        }
     }
-    /// The file (0-based within the request) whose bytes are moving.
+    fn subtract(&self, bytes: u64) {
+        // Never below 0, even if a parent was reset in between.
+        let _ = self
+            .bytes
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
+                Some(v.saturating_sub(bytes))
+            });
+        if let Some(parent) = &self.parent {
+            parent.subtract(bytes);
+        }
+    }
+    /// The file (0-based within the request) whose bytes are moving; a
+    /// child names its chunk to its parent.
     pub fn set_item(&self, item: u32) {
         self.item.store(item, Ordering::Relaxed);
+        if let Some(parent) = &self.parent {
+            parent.set_item(self.item_base.saturating_add(item));
+        }
     }
     pub fn bytes(&self) -> u64 {
         self.bytes.load(Ordering::Relaxed)
@@ -305,6 +346,18 @@ impl<'a> Call<'a> {
     /// (no byte moved for the stall timeout fails with [`Error::Stalled`]).
     pub async fn drive<F: Future>(&mut self, future: F) -> Result<F::Output> {
         self.poll_watched(future, true).await
+    }
+
+    /// Polls `future` without the call's stall clock: for work that watches
+    /// its own requests (the chunks of a chunked upload, each with its own
+    /// stall clock, some possibly waiting to retry while others move).
+    pub(crate) async fn drive_unwatched<F: Future>(&mut self, future: F) -> Result<F::Output> {
+        self.poll_watched(future, false).await
+    }
+
+    /// The call's stall timeout.
+    pub(crate) fn stall_timeout(&self) -> Duration {
+        self.stall
     }
 
     /// Waits `duration` of a 202's Retry-After in [`Phase::Waiting`], with

@@ -36,6 +36,14 @@ pub enum Part {
     File { name: String, path: PathBuf },
     /// An inline JSON part with no filename (gazu's `comments` part of batch comments).
     Json { name: String, json: String },
+    /// `len` bytes of a file from `offset`, sent under the file's base name
+    /// (a chunk of a chunked upload).
+    FileRange {
+        name: String,
+        path: PathBuf,
+        offset: u64,
+        len: u64,
+    },
 }
 
 impl Part {
@@ -56,25 +64,47 @@ impl Part {
 /// A piece of the encoded body: literal bytes, or a file's content.
 enum Segment {
     Literal(Bytes),
-    /// `index`: the file's place among the request's files.
+    /// `index`: the file's place among the request's files; `size` bytes from `offset`.
     File {
         path: PathBuf,
+        offset: u64,
         size: u64,
         index: u32,
     },
 }
 
 /// The body, laid out once (sizes checked, files found) and streamed per attempt.
-struct Layout {
+pub(crate) struct Layout {
     boundary: String,
     segments: Vec<Arc<Segment>>,
-    content_length: u64,
+    pub content_length: u64,
     file_bytes: u64,
     files: Vec<PathBuf>,
 }
 
 impl Layout {
-    fn new(parts: &[Part]) -> Result<Layout> {
+    /// A raw body: `len` bytes of `path` from `offset` (a tus PATCH).
+    pub fn octets(path: &Path, offset: u64, len: u64) -> Layout {
+        Layout {
+            boundary: String::new(),
+            segments: vec![Arc::new(Segment::File {
+                path: path.to_path_buf(),
+                offset,
+                size: len,
+                index: 0,
+            })],
+            content_length: len,
+            file_bytes: len,
+            files: vec![path.to_path_buf()],
+        }
+    }
+
+    /// The multipart Content-Type of this body.
+    pub fn content_type(&self) -> String {
+        format!("multipart/form-data; boundary={}", self.boundary)
+    }
+
+    pub fn new(parts: &[Part]) -> Result<Layout> {
         let boundary = new_boundary();
         let mut segments = Vec::new();
         let mut content_length = 0u64;
@@ -98,35 +128,33 @@ impl Layout {
                 }
                 Part::File { name, path } => {
                     let size = file_size(path)?;
-                    let filename = path
-                        .file_name()
-                        .map(|n| n.to_string_lossy().into_owned())
-                        .ok_or_else(|| {
-                            Error::InvalidParameter(format!("{} names no file", path.display()))
-                        })?;
-                    literal.push_str(&format!(
-                        "Content-Disposition: form-data; name=\"{}\"; filename=\"{}\"\r\n",
-                        escape_quoted(name),
-                        escape_quoted(&filename)
-                    ));
-                    if let Some(mime) = content_type_of(&filename) {
-                        literal.push_str(&format!("Content-Type: {mime}\r\n"));
-                    }
-                    literal.push_str("\r\n");
-                    content_length += literal.len() as u64;
-                    segments.push(Arc::new(Segment::Literal(Bytes::from(std::mem::take(
-                        &mut literal,
-                    )))));
-                    segments.push(Arc::new(Segment::File {
-                        path: path.clone(),
-                        size,
-                        index: u32::try_from(files.len()).unwrap_or(u32::MAX),
-                    }));
-                    files.push(path.clone());
+                    push_file(&mut literal, &mut segments, name, path, 0, size, &mut files)?;
                     content_length += size;
                     file_bytes += size;
-                    literal.push_str("\r\n");
                 }
+                Part::FileRange {
+                    name,
+                    path,
+                    offset,
+                    len,
+                } => {
+                    push_file(
+                        &mut literal,
+                        &mut segments,
+                        name,
+                        path,
+                        *offset,
+                        *len,
+                        &mut files,
+                    )?;
+                    content_length += len;
+                    file_bytes += len;
+                }
+            }
+        }
+        for segment in &segments {
+            if let Segment::Literal(bytes) = &**segment {
+                content_length += bytes.len() as u64;
             }
         }
         literal.push_str(&format!("--{boundary}--\r\n"));
@@ -142,7 +170,7 @@ impl Layout {
     }
 
     /// A fresh body for one attempt; the meter counts from 0 again.
-    fn body(&self, meter: &Arc<Meter>) -> reqwest::Body {
+    pub fn body(&self, meter: &Arc<Meter>) -> reqwest::Body {
         meter.set(0);
         let state = StreamState {
             segments: self.segments.iter().cloned().collect(),
@@ -163,6 +191,43 @@ impl Layout {
         });
         reqwest::Body::wrap_stream(stream)
     }
+}
+
+/// A file part: its head (ending the literal so far) and its bytes.
+fn push_file(
+    literal: &mut String,
+    segments: &mut Vec<Arc<Segment>>,
+    name: &str,
+    path: &Path,
+    offset: u64,
+    size: u64,
+    files: &mut Vec<PathBuf>,
+) -> Result<()> {
+    let filename = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| Error::InvalidParameter(format!("{} names no file", path.display())))?;
+    literal.push_str(&format!(
+        "Content-Disposition: form-data; name=\"{}\"; filename=\"{}\"\r\n",
+        escape_quoted(name),
+        escape_quoted(&filename)
+    ));
+    if let Some(mime) = content_type_of(&filename) {
+        literal.push_str(&format!("Content-Type: {mime}\r\n"));
+    }
+    literal.push_str("\r\n");
+    segments.push(Arc::new(Segment::Literal(Bytes::from(std::mem::take(
+        literal,
+    )))));
+    segments.push(Arc::new(Segment::File {
+        path: path.to_path_buf(),
+        offset,
+        size,
+        index: u32::try_from(files.len()).unwrap_or(u32::MAX),
+    }));
+    files.push(path.to_path_buf());
+    literal.push_str("\r\n");
+    Ok(())
 }
 
 struct OpenFile {
@@ -194,9 +259,19 @@ impl StreamState {
             };
             match &*segment {
                 Segment::Literal(bytes) => return Ok(Some(bytes.clone())),
-                Segment::File { path, size, index } => {
+                Segment::File {
+                    path,
+                    offset,
+                    size,
+                    index,
+                } => {
                     self.meter.set_item(*index);
-                    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+                    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+                    if *offset > 0 {
+                        use std::io::Seek;
+                        file.seek(std::io::SeekFrom::Start(*offset))
+                            .map_err(|e| Error::io(path, e))?;
+                    }
                     self.open = Some(OpenFile {
                         file,
                         path: path.clone(),
@@ -344,7 +419,7 @@ async fn send_once(
 ) -> Result<String> {
     call.begin_request(path, layout.files.clone(), layout.file_bytes)?;
     let meter = call.meter();
-    let content_type = format!("multipart/form-data; boundary={}", layout.boundary);
+    let content_type = layout.content_type();
     let response = call
         .drive(client.send(Method::POST, path, Auth::Bearer, |request| {
             Ok(request

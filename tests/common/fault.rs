@@ -35,6 +35,10 @@ pub enum Fault {
     /// For the rest of the next connection moving data in `Direction`: at
     /// most this many bytes a second.
     RateLimit(Direction, u64),
+    /// Answer the next request whose line starts with this method with this
+    /// status (after reading its whole body, so the client sees the answer
+    /// and not a broken pipe), without passing it on; then close.
+    Answer(&'static str, u16),
 }
 
 #[derive(Default)]
@@ -43,6 +47,8 @@ struct Shared {
     fired: Vec<Fault>,
     /// "GET /api/x" and, when present, " Range: bytes=N-".
     requests: Vec<String>,
+    /// Bytes a second, for every connection (both directions), when set.
+    throttle: Option<u64>,
 }
 
 pub struct FaultProxy {
@@ -98,6 +104,12 @@ impl FaultProxy {
         self.shared.lock().unwrap().armed.push(fault);
     }
 
+    /// Every connection from now on at most `per_second` bytes a second
+    /// each way (so a test can act in the middle of a loopback transfer).
+    pub fn throttle(&self, per_second: u64) {
+        self.shared.lock().unwrap().throttle = Some(per_second.max(1));
+    }
+
     /// Faults that fired so far.
     pub fn fired(&self) -> usize {
         self.shared.lock().unwrap().fired.len()
@@ -138,6 +150,9 @@ fn pump(from: &TcpStream, to: &TcpStream, direction: Direction, shared: Arc<Mute
                 log_request_heads(&buffer[..n], &shared);
             }
             let mut chunk = &buffer[..n];
+            if rate.is_none() {
+                rate = shared.lock().unwrap().throttle;
+            }
             // The first armed fault for this direction whose threshold falls in this chunk.
             let fault = {
                 let mut shared = shared.lock().unwrap();
@@ -150,6 +165,10 @@ fn pump(from: &TcpStream, to: &TcpStream, direction: Direction, shared: Arc<Mute
                     }
                     Fault::Delay(d, _) => d == direction && delay.is_none(),
                     Fault::RateLimit(d, _) => d == direction && rate.is_none(),
+                    Fault::Answer(method, _) => {
+                        direction == Direction::Up
+                            && buffer[..n].starts_with(format!("{method} ").as_bytes())
+                    }
                 });
                 index.map(|i| {
                     let fault = shared.armed.remove(i);
@@ -174,6 +193,12 @@ fn pump(from: &TcpStream, to: &TcpStream, direction: Direction, shared: Arc<Mute
                         .map_or(n, |i| i + 4);
                     let _ = to.write_all(&text[..end]);
                     let _ = to.flush();
+                    let _ = to.shutdown(Shutdown::Both);
+                    let _ = from.shutdown(Shutdown::Both);
+                    return;
+                }
+                Some(Fault::Answer(_, status)) => {
+                    answer_instead(&mut from, &buffer[..n], status);
                     let _ = to.shutdown(Shutdown::Both);
                     let _ = from.shutdown(Shutdown::Both);
                     return;
@@ -212,6 +237,39 @@ fn pump(from: &TcpStream, to: &TcpStream, direction: Direction, shared: Arc<Mute
     });
 }
 
+/// Reads the rest of the request that begins `first` from `client` (its
+/// Content-Length), then answers `status` with Connection: close.
+fn answer_instead(client: &mut TcpStream, first: &[u8], status: u16) {
+    let mut head = first.to_vec();
+    let mut buffer = vec![0u8; 64 * 1024];
+    let head_end = loop {
+        if let Some(i) = head.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        match client.read(&mut buffer) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => head.extend_from_slice(&buffer[..n]),
+        }
+    };
+    let text = String::from_utf8_lossy(&head[..head_end]).to_ascii_lowercase();
+    let length: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    let mut remaining = length.saturating_sub((head.len() - head_end) as u64);
+    while remaining > 0 {
+        match client.read(&mut buffer) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => remaining = remaining.saturating_sub(n as u64),
+        }
+    }
+    let answer =
+        format!("HTTP/1.1 {status} Fault\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    let _ = client.write_all(answer.as_bytes());
+    let _ = client.flush();
+}
+
 /// True when `bytes` begins an HTTP answer's head.
 fn chunk_has_head(bytes: &[u8]) -> bool {
     bytes.starts_with(b"HTTP/1.1 ") && bytes.windows(4).any(|w| w == b"\r\n\r\n")
@@ -224,7 +282,7 @@ fn log_request_heads(bytes: &[u8], shared: &Mutex<Shared>) {
         let start = text[..index].rfind("\r\n").map(|i| i + 2).unwrap_or(0);
         let line = text[start..index].trim();
         let method = line.split_whitespace().next().unwrap_or("");
-        if !matches!(method, "GET" | "POST" | "PUT" | "DELETE" | "HEAD") {
+        if !matches!(method, "GET" | "POST" | "PUT" | "DELETE" | "HEAD" | "PATCH") {
             continue;
         }
         let head_end = text[index..]
