@@ -158,6 +158,12 @@ fn header_preamble(version: &str, abi: u32) -> String {
  */
 #define KITSU_TRANSFER_OPTIONS_INIT {{ sizeof(kitsu_transfer_options), NULL, NULL, NULL, 0, 0, 0, 0, 0 }}
 
+/**
+ * The defaults of ::kitsu_chunked_options, with `struct_size` set:
+ * `kitsu_chunked_options chunked = KITSU_CHUNKED_OPTIONS_INIT;`
+ */
+#define KITSU_CHUNKED_OPTIONS_INIT {{ sizeof(kitsu_chunked_options), 0, 0, 0, NULL, NULL, NULL, 0 }}
+
 /** A comfortable buffer size for kitsu_last_error_message(). */
 #define KITSU_ERROR_SIZE 256
 

@@ -152,6 +152,12 @@
  */
 #define KITSU_TRANSFER_OPTIONS_INIT { sizeof(kitsu_transfer_options), NULL, NULL, NULL, 0, 0, 0, 0, 0 }
 
+/**
+ * The defaults of ::kitsu_chunked_options, with `struct_size` set:
+ * `kitsu_chunked_options chunked = KITSU_CHUNKED_OPTIONS_INIT;`
+ */
+#define KITSU_CHUNKED_OPTIONS_INIT { sizeof(kitsu_chunked_options), 0, 0, 0, NULL, NULL, NULL, 0 }
+
 /** A comfortable buffer size for kitsu_last_error_message(). */
 #define KITSU_ERROR_SIZE 256
 
@@ -179,6 +185,16 @@
  * Requests in flight when the caller asks for 0.
  */
 #define DEFAULT_MAX_IN_FLIGHT 8
+
+/**
+ * resumable.js's and resumable.py's default chunk size.
+ */
+#define DEFAULT_CHUNK_SIZE (1024 * 1024)
+
+/**
+ * resumable.js's `simultaneousUploads` default.
+ */
+#define DEFAULT_SIMULTANEOUS 3
 
 /**
  * Segments are never smaller than this: below it, a request's round trip
@@ -623,6 +639,60 @@ typedef struct kitsu_transfer_options {
  */
 typedef int (*kitsu_progress_cb)(uint64_t bytes_read, uint64_t total, void *user_data);
 
+/**
+ * Settings of a chunked upload, versioned by `struct_size` as
+ * ::kitsu_transfer_options. Start from `KITSU_CHUNKED_OPTIONS_INIT`: every
+ * field left zero (or NULL) means its default.
+ */
+typedef struct kitsu_chunked_options {
+  /**
+   * `sizeof(kitsu_chunked_options)`; 0 is refused.
+   */
+  size_t struct_size;
+  /**
+   * Bytes per chunk; 0: 1 MiB (resumable.js's default). resumable.js's
+   * last chunk takes the rest, up to twice this.
+   */
+  uint64_t chunk_size;
+  /**
+   * resumable.js: chunks in flight at once (1 to 64); 0: 3. tus sends
+   * its chunks one after the other.
+   */
+  uint32_t simultaneous;
+  /**
+   * resumable.js: non-zero skips the test GET before each chunk (on by
+   * default, so a restarted upload sends only what the server lacks).
+   */
+  int no_test_chunks;
+  /**
+   * Extra headers on every request, a JSON object of strings
+   * (`{"X-Api-Key": "..."}`), or NULL. The client's token goes only to
+   * its own host; another service's credentials go here.
+   */
+  const char *headers_json;
+  /**
+   * resumable.js's `resumableRelativePath`; NULL: the file's name.
+   */
+  const char *relative_path;
+  /**
+   * tus: the JSON file keeping upload URLs so a new process resumes;
+   * NULL: `$XDG_STATE_HOME/libkitsu/tus-uploads.json` (or
+   * `~/.local/state/...`); `""`: none (resume only within one call).
+   */
+  const char *store_path;
+  /**
+   * tus: non-zero deletes the upload on the server (tus termination)
+   * and forgets it when the call is cancelled or aborted, instead of
+   * keeping it to resume.
+   */
+  int terminate_on_cancel;
+} kitsu_chunked_options;
+
+/**
+ * resumable.js's `permanentErrors`.
+ */
+#define PERMANENT_ERRORS { 400, 404, 409, 415, 500, 501, }
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -904,6 +974,62 @@ KITSU_API int kitsu_cancel_token_is_cancelled(const struct kitsu_cancel_token *t
  * reference, but free it only once every call given it has returned.
  */
 KITSU_API void kitsu_cancel_token_free(struct kitsu_cancel_token *token);
+
+/**
+ * Uploads `file_path` to `url` with the resumable.js protocol (flow.js
+ * servers take it too): multipart POSTs of `chunk_size` bytes with
+ * resumable.js's fields (`resumableChunkNumber` from 1,
+ * `resumableChunkSize`, `resumableCurrentChunkSize`, `resumableTotalSize`,
+ * `resumableType`, `resumableIdentifier`, `resumableFilename`,
+ * `resumableRelativePath`, `resumableTotalChunks`) and the chunk as the
+ * `file` part, `simultaneous` at once, each first asked for with a GET
+ * (200: the server has it). `url` is absolute, or a route of the client's
+ * host. The identifier is the file's size and a fingerprint of it, the
+ * same in every run: an upload restarted after a crash or a cancel sends
+ * only the chunks the server lacks. resumable.js's permanent errors (HTTP
+ * 400, 404, 409, 415, 500, 501) stop the upload (their `KITSU_RESULT_*` code, such as `KITSU_RESULT_NOT_FOUND`);
+ * other failures are tried again with backoff, as the retry settings say.
+ * Progress counts bytes (chunks the server had count at once, a resent
+ * chunk does not count twice); events give the chunk in `item_index` of
+ * `item_count`. On success `*out_json` (when not NULL) receives
+ * `{"upload": identifier, "chunks", "chunks_sent", "chunks_skipped",
+ * "bytes_sent", "answer": the last chunk's answer}`, freed with
+ * kitsu_string_free().
+ */
+KITSU_API
+kitsu_result kitsu_chunked_upload_resumable(const struct kitsu_client *client,
+                                            const char *url,
+                                            const char *file_path,
+                                            const struct kitsu_chunked_options *chunked,
+                                            const struct kitsu_transfer_options *transfer,
+                                            kitsu_progress_cb progress,
+                                            void *user_data,
+                                            char **out_json);
+
+/**
+ * Uploads `file_path` to the tus 1.0 creation endpoint `url` (absolute,
+ * or a route of the client's host): a POST with `Upload-Length` and
+ * `Upload-Metadata` (filename, filetype) makes the upload, then PATCHes of
+ * `chunk_size` bytes at the server's `Upload-Offset` send it, one after
+ * the other. The upload's URL is kept in the store (see `store_path`)
+ * under the endpoint and the file's fingerprint: a new process asks the
+ * server for its offset (HEAD) and sends only the rest. After a failed
+ * PATCH the offset is asked again before the next; a 409 conflict is
+ * resolved the same way at once; a 4xx other than 409, 423 and 429 stops
+ * the upload. On cancel the upload stays on the server to resume, or is
+ * deleted with `terminate_on_cancel`. Progress and events as
+ * kitsu_chunked_upload_resumable(); `*out_json`'s `upload` is the
+ * upload's URL.
+ */
+KITSU_API
+kitsu_result kitsu_chunked_upload_tus(const struct kitsu_client *client,
+                                      const char *url,
+                                      const char *file_path,
+                                      const struct kitsu_chunked_options *chunked,
+                                      const struct kitsu_transfer_options *transfer,
+                                      kitsu_progress_cb progress,
+                                      void *user_data,
+                                      char **out_json);
 
 /**
  * Creates a client for `host`, written as users write it:

@@ -233,6 +233,66 @@ fn c_programs_under_valgrind() {
     }
 }
 
+/// tests/c/chunked.c against the real upload servers (scripts/upload-servers/run),
+/// as C, as C++ and under ASan+UBSan; skipped when they are not running,
+/// unless KITSU_UPLOAD_SERVERS_REQUIRED is set.
+#[test]
+fn chunked_uploads_from_c_and_cxx_and_under_asan() {
+    let file = std::env::var("KITSU_UPLOAD_SERVERS_ENV")
+        .unwrap_or_else(|_| "/tmp/libkitsu-upload-servers/servers.env".into());
+    let env = std::fs::read_to_string(&file).unwrap_or_default();
+    let var = |name: &str| {
+        env.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}=")))
+            .map(str::to_string)
+    };
+    let (Some(resumable), Some(tus)) = (var("RESUMABLE_URL"), var("TUS_URL")) else {
+        assert!(
+            std::env::var_os("KITSU_UPLOAD_SERVERS_REQUIRED").is_none(),
+            "{file} is missing: scripts/upload-servers/run start"
+        );
+        eprintln!("skipped: no upload servers ({file})");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let builds = [
+        ("c", Language::C, &[][..]),
+        ("cxx", Language::Cxx, &[][..]),
+        (
+            "asan",
+            Language::C,
+            &[
+                "-fsanitize=address,undefined",
+                "-fno-sanitize-recover=all",
+                "-fno-omit-frame-pointer",
+            ][..],
+        ),
+    ];
+    for (name, language, flags) in builds {
+        let program = compile_with(
+            "tests/c/chunked.c",
+            language,
+            Linking::Shared,
+            &dir.path().join(name),
+            flags,
+        );
+        let scratch = tempfile::tempdir().unwrap();
+        let output = Command::new(&program)
+            .args([&resumable, &tus])
+            .arg(scratch.path())
+            .env("ASAN_OPTIONS", "detect_leaks=1:halt_on_error=1")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success() && stdout.contains(" passed, 0 failed"),
+            "chunked.c ({name}): {:?}\n{stdout}\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
 fn run_contract(language: Language, linking: Linking) {
     run_c_program("tests/c/contract.c", language, linking);
 }
@@ -513,7 +573,7 @@ fn null_allowed(function: &Declaration, param: &str) -> bool {
     let has_progress = function.params.iter().any(|(_, n)| n == "progress");
     match param {
         "options_json" | "form_json" | "json_body" | "access" | "refresh" | "pem_path"
-        | "user_data" | "transfer" | "out_index" | "extension" => true,
+        | "user_data" | "transfer" | "out_index" | "extension" | "chunked" => true,
         "http_status" | "message" | "out_len" => function.name == "kitsu_batch_item_result",
         "out_json" => has_progress || function.name == "kitsu_client_log_in",
         "task_id" => function.name == "kitsu_task_batch_comments",
@@ -535,6 +595,7 @@ fn dummy_value(ty: &str, name: &str) -> String {
         ("char *", "message") => "message".into(),
         (t, _) if t.contains("kitsu_cancel_token") => "token".into(),
         (t, _) if t.contains("kitsu_transfer_options") => "NULL".into(),
+        (t, _) if t.contains("kitsu_chunked_options") => "NULL".into(),
         (_, "progress") => "NULL".into(),
         (_, "user_data") => "NULL".into(),
         ("const char *const *", _) => "one_path".into(),

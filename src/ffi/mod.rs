@@ -46,6 +46,7 @@ macro_rules! arg {
 pub mod asset;
 pub mod batch;
 pub mod cancel;
+pub mod chunked;
 pub mod client;
 pub mod files;
 pub mod person;
