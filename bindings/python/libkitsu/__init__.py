@@ -14,7 +14,8 @@ downloads, real upload progress, typed errors, token refresh, 202 waits.
 Every transfer also takes ``cancel=`` (a :class:`CancelToken`, cancelled from
 any thread) and ``event_callback=`` (rich :class:`ProgressEvent` objects:
 phase, route, file, bytes, total, a message while the server works).
-Many files in one call, N at a time: :mod:`libkitsu.batch`. Any other gazu
+Many files in one call, N at a time: :mod:`libkitsu.batch`. Chunked,
+resumable uploads to resumable.js and tus services: :mod:`libkitsu.chunked`. Any other gazu
 script: ``libkitsu.accelerate_gazu()`` makes gazu's own file functions move
 their bytes through libkitsu (:mod:`libkitsu.gazu_bridge`).
 """
@@ -38,7 +39,7 @@ from .exception import (
     ParameterException,
     TransferCancelled,
 )
-from . import asset, batch, files, person, playlist, project, shot, task  # noqa: E402
+from . import asset, batch, chunked, files, person, playlist, project, shot, task  # noqa: E402
 from .gazu_bridge import TESTED_GAZU_VERSIONS, accelerate_gazu, restore_gazu  # noqa: E402
 
 __all__ = [
@@ -59,6 +60,7 @@ __all__ = [
     "__version__",
     "asset",
     "batch",
+    "chunked",
     "create_session",
     "default_client",
     "exception",

@@ -101,6 +101,21 @@ class TransferOptionsC(ctypes.Structure):
     ]
 
 
+class ChunkedOptionsC(ctypes.Structure):
+    """``kitsu_chunked_options``, field for field."""
+
+    _fields_ = [
+        ("struct_size", ctypes.c_size_t),
+        ("chunk_size", ctypes.c_uint64),
+        ("simultaneous", ctypes.c_uint32),
+        ("no_test_chunks", ctypes.c_int),
+        ("headers_json", ctypes.c_char_p),
+        ("relative_path", ctypes.c_char_p),
+        ("store_path", ctypes.c_char_p),
+        ("terminate_on_cancel", ctypes.c_int),
+    ]
+
+
 _C_TYPES = {
     "kitsu_result": ctypes.c_uint32,
     "void": None,
@@ -123,6 +138,7 @@ _C_TYPES = {
     "void *": ctypes.c_void_p,
     "kitsu_progress_cb": PROGRESS_CB,
     "const kitsu_transfer_options *": ctypes.POINTER(TransferOptionsC),
+    "const kitsu_chunked_options *": ctypes.POINTER(ChunkedOptionsC),
 }
 
 
