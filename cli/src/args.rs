@@ -153,12 +153,78 @@ pub struct DownloadArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct UploadArgs {
+    /// A route of the server; with --resumable or --tus, the upload
+    /// service's URL (absolute, or a route of --host).
     pub route: String,
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Form fields, as a JSON object (converted as gazu does).
-    #[arg(long, value_name = "JSON")]
+    #[arg(long, value_name = "JSON", conflicts_with_all = ["resumable", "tus"])]
     pub form: Option<String>,
+    /// Each FILE in chunks with the resumable.js protocol (flow.js servers
+    /// take it too); a re-run sends only the chunks the server lacks.
+    #[arg(long, conflicts_with = "tus", help_heading = "Chunked uploads")]
+    pub resumable: bool,
+    /// Each FILE with the tus 1.0 protocol; a re-run resumes at the
+    /// server's offset (the upload URLs are kept in --store).
+    #[arg(long, help_heading = "Chunked uploads")]
+    pub tus: bool,
+    /// Bytes per chunk (suffixes K, M, G: powers of 1024).
+    #[arg(long, value_name = "SIZE", default_value = "1M", value_parser = parse_size, help_heading = "Chunked uploads")]
+    pub chunk_size: u64,
+    /// resumable.js: chunks in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=64), help_heading = "Chunked uploads")]
+    pub simultaneous: u32,
+    /// An extra header on every request ("Name: value"; repeat it). The
+    /// Kitsu token goes only to --host's own server.
+    #[arg(
+        long = "header",
+        short = 'H',
+        value_name = "HEADER",
+        help_heading = "Chunked uploads"
+    )]
+    pub headers: Vec<String>,
+    /// resumable.js: send every chunk without asking the server first.
+    #[arg(long, help_heading = "Chunked uploads")]
+    pub no_test_chunks: bool,
+    /// tus: the JSON file keeping upload URLs between runs [default:
+    /// $XDG_STATE_HOME/libkitsu/tus-uploads.json].
+    #[arg(long, value_name = "FILE", help_heading = "Chunked uploads")]
+    pub store: Option<PathBuf>,
+    /// tus: on Ctrl-C, delete the upload on the server instead of keeping
+    /// it to resume.
+    #[arg(long, help_heading = "Chunked uploads")]
+    pub terminate_on_cancel: bool,
+}
+
+impl UploadArgs {
+    /// A chunked upload (--resumable or --tus).
+    pub fn chunked(&self) -> bool {
+        self.resumable || self.tus
+    }
+}
+
+/// `1048576`, `512K`, `64M`, `1G` (powers of 1024; a trailing `B` or `iB` is allowed).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let upper = text.trim().to_ascii_uppercase();
+    let number = upper.trim_end_matches("IB").trim_end_matches('B');
+    let (digits, shift) = match number.chars().last() {
+        Some('K') => (&number[..number.len() - 1], 10),
+        Some('M') => (&number[..number.len() - 1], 20),
+        Some('G') => (&number[..number.len() - 1], 30),
+        _ => (number, 0),
+    };
+    let value: u64 = digits
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size such as 1048576, 512K or 64M"))?;
+    let bytes = value
+        .checked_mul(1u64 << shift)
+        .ok_or_else(|| format!("{text:?} is too large"))?;
+    if bytes == 0 {
+        return Err("the size must be at least 1 byte".into());
+    }
+    Ok(bytes)
 }
 
 #[derive(Args, Debug, Clone)]

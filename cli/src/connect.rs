@@ -50,3 +50,18 @@ pub fn connect(cli: &Cli) -> Result<Client, Failure> {
     }
     Ok(client)
 }
+
+/// The client of a chunked upload to `url`: the Kitsu session when the
+/// upload goes to --host's server (a route, or the same origin) or when an
+/// account is set; else a client for the service alone, with no account
+/// (its credentials come in --header).
+pub fn connect_for_service(cli: &Cli, url: &str) -> Result<Client, Failure> {
+    let absolute = url.starts_with("http://") || url.starts_with("https://");
+    let has_account = env("KITSU_TOKEN").is_some() || env("KITSU_EMAIL").is_some();
+    let has_host = cli.host.as_deref().is_some_and(|h| !h.is_empty());
+    if !absolute || (has_host && has_account) {
+        return connect(cli);
+    }
+    let origin = url.splitn(4, '/').take(3).collect::<Vec<_>>().join("/");
+    Ok(Client::new(&origin)?)
+}

@@ -7,6 +7,7 @@
 //! `kitsu ... --json | jq` and `kitsu get ... > answer.json` stay clean.
 
 pub mod args;
+pub mod chunked;
 pub mod connect;
 pub mod demo;
 pub mod failure;
@@ -54,6 +55,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Download(args) => {
             let client = connect::connect(&cli)?;
             generic::download(&client, args, output)
+        }
+        Command::Upload(args) if args.chunked() => {
+            let client = connect::connect_for_service(&cli, &args.route)?;
+            chunked::upload(&client, args, output)
         }
         Command::Upload(args) => {
             let client = connect::connect(&cli)?;

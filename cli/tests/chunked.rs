@@ -1,0 +1,323 @@
+//! `kitsu upload --resumable|--tus` as users run it, against the real
+//! servers of scripts/upload-servers/run: a process killed at 40% and a
+//! new one that sends only what is missing, and the memory of a 2 GiB
+//! upload in 64 MiB chunks. Skipped when the servers are not running,
+//! unless KITSU_UPLOAD_SERVERS_REQUIRED is set.
+
+#[path = "../../tests/common/fault.rs"]
+mod fault;
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fault::FaultProxy;
+
+const MIB: u64 = 1024 * 1024;
+
+fn servers() -> Option<HashMap<String, String>> {
+    let file = std::env::var("KITSU_UPLOAD_SERVERS_ENV")
+        .unwrap_or_else(|_| "/tmp/libkitsu-upload-servers/servers.env".into());
+    let Ok(text) = std::fs::read_to_string(&file) else {
+        assert!(
+            std::env::var_os("KITSU_UPLOAD_SERVERS_REQUIRED").is_none(),
+            "{file} is missing: scripts/upload-servers/run start"
+        );
+        eprintln!("skipped: no upload servers");
+        return None;
+    };
+    Some(
+        text.lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    )
+}
+
+fn kitsu() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_kitsu"));
+    for name in ["KITSU_HOST", "KITSU_TOKEN", "KITSU_EMAIL", "KITSU_PASSWORD"] {
+        command.env_remove(name);
+    }
+    command
+}
+
+fn random_file(path: &Path, len: u64) {
+    let mut state = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        | 1;
+    let mut bytes = Vec::with_capacity(len as usize);
+    while (bytes.len() as u64) < len {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        bytes.extend_from_slice(&state.to_le_bytes());
+    }
+    bytes.truncate(len as usize);
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// A proxy limiting every connection to `per_second`, and `url` through it.
+fn throttled(url: &str, per_second: u64) -> (FaultProxy, String) {
+    let authority = url.trim_start_matches("http://").split('/').next().unwrap();
+    let proxy = FaultProxy::start(authority);
+    proxy.throttle(per_second);
+    let through = url.replacen(authority, &format!("127.0.0.1:{}", proxy.port), 1);
+    (proxy, through)
+}
+
+/// Waits until `reached()` (polled), at most a minute.
+fn wait_for(mut reached: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !reached() {
+        assert!(started.elapsed() < Duration::from_secs(60), "timed out");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn log_lines(path: &str, mark: u64, about: &str) -> Vec<serde_json::Value> {
+    let bytes = std::fs::read(path).unwrap_or_default();
+    String::from_utf8_lossy(&bytes[mark as usize..])
+        .lines()
+        .filter(|l| l.contains(about))
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+fn log_mark(path: &str) -> u64 {
+    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+}
+
+#[test]
+fn resumable_killed_at_40_percent_then_a_new_process_sends_only_the_missing_chunks() {
+    let Some(env) = servers() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("killed-resumable.mov");
+    random_file(&file, 40 * MIB);
+    let identifier = kitsu::transfer::resumable::identifier(&file).unwrap();
+    let chunks_dir = PathBuf::from(&env["RESUMABLE_DIR"]);
+    let stored = || {
+        std::fs::read_dir(&chunks_dir)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                name.strip_prefix(&format!("resumable-{identifier}."))
+                    .map(str::to_string)
+            })
+            .collect::<BTreeSet<String>>()
+    };
+    let (_proxy, url) = throttled(&env["RESUMABLE_URL"], 8 * MIB);
+    let mut child = kitsu()
+        .args(["upload", "--resumable", &url])
+        .arg(&file)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for(|| stored().len() >= 16);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let before = stored();
+    assert!(
+        before.len() < 40,
+        "the kill came too late: {} chunks",
+        before.len()
+    );
+
+    let log = &env["RESUMABLE_LOG"];
+    let mark = log_mark(log);
+    let output = kitsu()
+        .args(["upload", "--resumable", &env["RESUMABLE_URL"], "--json"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let record: serde_json::Value = serde_json::from_str(
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(record["chunks_skipped"], before.len());
+    std::thread::sleep(Duration::from_millis(300));
+    let sent: BTreeSet<String> = log_lines(log, mark, &identifier)
+        .iter()
+        .filter(|l| l["method"] == "POST")
+        .map(|l| l["chunk"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        before.is_disjoint(&sent),
+        "sent again: {:?}",
+        before.intersection(&sent)
+    );
+    assert_eq!(before.len() + sent.len(), 40);
+    let mut joined = Vec::new();
+    for n in 1..=40 {
+        joined
+            .extend(std::fs::read(chunks_dir.join(format!("resumable-{identifier}.{n}"))).unwrap());
+    }
+    assert!(joined == std::fs::read(&file).unwrap());
+    for n in 1..=40 {
+        std::fs::remove_file(chunks_dir.join(format!("resumable-{identifier}.{n}"))).ok();
+    }
+}
+
+#[test]
+fn tus_killed_at_40_percent_then_a_new_process_resumes_from_the_store() {
+    let Some(env) = servers() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("killed-tus.mov");
+    random_file(&file, 40 * MIB);
+    let store = dir.path().join("store.json");
+    let (_proxy, url) = throttled(&env["TUS_URL"], 8 * MIB);
+    let mut child = kitsu()
+        .args(["upload", "--tus", &url, "--store"])
+        .arg(&store)
+        .arg(&file)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let upload_url = || -> Option<String> {
+        let text = std::fs::read_to_string(&store).ok()?;
+        let value: serde_json::Value = serde_json::from_str(&text).ok()?;
+        let uploads = value["uploads"].as_object()?;
+        Some(uploads.values().next()?["url"].as_str()?.to_string())
+    };
+    wait_for(|| upload_url().is_some());
+    let id = upload_url()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let on_server = PathBuf::from(&env["TUS_DIR"]).join(&id);
+    let size = || std::fs::metadata(&on_server).map(|m| m.len()).unwrap_or(0);
+    wait_for(|| size() >= 16 * MIB);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let kept = size();
+    assert!(kept < 40 * MIB, "the kill came too late");
+
+    // The new process goes to the server directly: the store's key is the
+    // endpoint it was given, so it names the same one (through the proxy).
+    let log = &env["TUS_LOG"];
+    let mark = log_mark(log);
+    let output = kitsu()
+        .args(["upload", "--tus", &url, "--json", "--store"])
+        .arg(&store)
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let lines = log_lines(log, mark, &id);
+    assert_eq!(lines[0]["method"], "HEAD");
+    let first_patch: u64 = lines
+        .iter()
+        .find(|l| l["method"] == "PATCH")
+        .map(|l| l["offset"].as_str().unwrap().parse().unwrap())
+        .unwrap();
+    assert!(
+        first_patch >= kept && first_patch > 0,
+        "{first_patch} < {kept}"
+    );
+    assert!(std::fs::read(&on_server).unwrap() == std::fs::read(&file).unwrap());
+    std::fs::remove_file(&on_server).ok();
+    std::fs::remove_file(on_server.with_extension("json")).ok();
+}
+
+/// Peak resident memory (KiB) of `kitsu args`, by GNU time.
+fn peak_rss_kib(args: &[&str]) -> u64 {
+    let output = Command::new("/usr/bin/time")
+        .arg("-f")
+        .arg("peak-rss-kib %M")
+        .arg(env!("CARGO_BIN_EXE_kitsu"))
+        .args(args)
+        .env_remove("KITSU_HOST")
+        .output()
+        .expect("GNU time (/usr/bin/time; apt-get install time)");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("peak-rss-kib "))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// A 2 GiB sparse file in 64 MiB chunks (three in flight for resumable.js):
+/// the chunks stream from the file, so memory stays far below one chunk.
+#[test]
+fn a_2_gib_sparse_file_in_64_mib_chunks_at_constant_memory() {
+    let Some(env) = servers() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("sparse-2g.bin");
+    let handle = std::fs::File::create(&file).unwrap();
+    handle.set_len(2048 * MIB).unwrap();
+    drop(handle);
+    let store = dir.path().join("store.json");
+    let store = store.to_str().unwrap();
+    let path = file.to_str().unwrap();
+
+    let tus_rss = peak_rss_kib(&[
+        "upload",
+        "--tus",
+        &env["TUS_URL"],
+        "--chunk-size",
+        "64M",
+        "--store",
+        store,
+        "--json",
+        path,
+    ]);
+    let resumable_rss = peak_rss_kib(&[
+        "upload",
+        "--resumable",
+        &env["RESUMABLE_URL"],
+        "--chunk-size",
+        "64M",
+        "--json",
+        path,
+    ]);
+    println!("peak RSS for 2 GiB in 64 MiB chunks: tus {tus_rss} KiB, resumable.js (3 in flight) {resumable_rss} KiB");
+    assert!(tus_rss < 48 * 1024, "tus: {tus_rss} KiB");
+    assert!(
+        resumable_rss < 48 * 1024,
+        "resumable.js: {resumable_rss} KiB"
+    );
+
+    // What the servers keep of it goes.
+    for entry in std::fs::read_dir(&env["TUS_DIR"]).unwrap().flatten() {
+        if entry
+            .metadata()
+            .map(|m| m.len() == 2048 * MIB)
+            .unwrap_or(false)
+        {
+            std::fs::remove_file(entry.path()).ok();
+            std::fs::remove_file(entry.path().with_extension("json")).ok();
+        }
+    }
+    let identifier = kitsu::transfer::resumable::identifier(&file).unwrap();
+    for entry in std::fs::read_dir(&env["RESUMABLE_DIR"]).unwrap().flatten() {
+        if entry.file_name().to_string_lossy().contains(&identifier) {
+            std::fs::remove_file(entry.path()).ok();
+        }
+    }
+}
