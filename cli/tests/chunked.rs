@@ -121,7 +121,7 @@ fn resumable_killed_at_40_percent_then_a_new_process_sends_only_the_missing_chun
     wait_for(|| stored().len() >= 16);
     child.kill().unwrap();
     child.wait().unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    std::thread::sleep(Duration::from_millis(500));
     let before = stored();
     assert!(
         before.len() < 40,
@@ -149,7 +149,7 @@ fn resumable_killed_at_40_percent_then_a_new_process_sends_only_the_missing_chun
     )
     .unwrap();
     assert_eq!(record["chunks_skipped"], before.len());
-    std::thread::sleep(Duration::from_millis(300));
+    std::thread::sleep(Duration::from_millis(500));
     let sent: BTreeSet<String> = log_lines(log, mark, &identifier)
         .iter()
         .filter(|l| l["method"] == "POST")
@@ -206,7 +206,7 @@ fn tus_killed_at_40_percent_then_a_new_process_resumes_from_the_store() {
     wait_for(|| size() >= 16 * MIB);
     child.kill().unwrap();
     child.wait().unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    std::thread::sleep(Duration::from_millis(500));
     let kept = size();
     assert!(kept < 40 * MIB, "the kill came too late");
 
