@@ -36,11 +36,20 @@ pub fn id(value: &Value) -> Result<String> {
 
 /// A record found by name, or made.
 fn find_or_create(client: &Client, route: &str, name: &str, body: Value) -> Result<Value> {
-    let found = parse(&client.get(&with_query(route, &[("name", Some(name))]))?)?;
-    if let Some(first) = found.as_array().and_then(|a| a.first()) {
-        return Ok(first.clone());
+    let find = || -> Result<Option<Value>> {
+        let found = parse(&client.get(&with_query(route, &[("name", Some(name))]))?)?;
+        Ok(found.as_array().and_then(|a| a.first()).cloned())
+    };
+    if let Some(first) = find()? {
+        return Ok(first);
     }
-    parse(&client.post(route, Some(&body.to_string()))?)
+    match client.post(route, Some(&body.to_string())) {
+        Ok(created) => parse(&created),
+        // Another run (a test beside this one) created it in between:
+        // Zou's unique index refused ours; take theirs.
+        Err(error) if error.http_status() == Some(400) => find()?.ok_or_else(|| error.into()),
+        Err(error) => Err(error.into()),
+    }
 }
 
 /// A project made for a demo or a test: its tasks (one per asset) and the
