@@ -224,6 +224,27 @@ fn chain_text(err: &dyn std::error::Error) -> String {
 /// The server's explanation in an error body, as gazu reads it: the first
 /// non-empty string among `message`, `error` (and flask-jwt's `msg`), plus
 /// the field errors of `data.errors`. Non-JSON bodies give their text.
+/// A text answer on one line: an HTML error page (express, nginx) loses
+/// its tags, and line breaks and runs of spaces become one space, so an
+/// error message stays one readable line in logs.
+fn one_line_text(text: &str) -> String {
+    let mut plain = String::with_capacity(text.len());
+    let mut in_tag = false;
+    let html = text.starts_with('<');
+    for c in text.chars() {
+        match c {
+            '<' if html => in_tag = true,
+            '>' if html && in_tag => {
+                in_tag = false;
+                plain.push(' ');
+            }
+            _ if in_tag => {}
+            _ => plain.push(c),
+        }
+    }
+    plain.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 pub(crate) fn server_message(body: &[u8]) -> String {
     const NONE: &str = "No additional information";
     let value: serde_json::Value = match serde_json::from_slice(body) {
@@ -234,7 +255,7 @@ pub(crate) fn server_message(body: &[u8]) -> String {
             if text.is_empty() {
                 return NONE.to_string();
             }
-            return text.chars().take(500).collect();
+            return one_line_text(text).chars().take(500).collect();
         }
     };
     let mut message = ["message", "error", "msg"]
@@ -277,6 +298,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn text_answers_become_one_line() {
+        let page = b"<!DOCTYPE html>\n<html><head><title>Error</title></head>\n<body><pre>Cannot POST /nowhere</pre></body></html>";
+        assert_eq!(server_message(page), "Error Cannot POST /nowhere");
+        assert_eq!(server_message(b"  bad\n  gateway "), "bad gateway");
+        assert_eq!(server_message(b"a < b > c"), "a < b > c");
+    }
+
+    #[test]
     fn server_message_prefers_message_then_error_then_msg() {
         assert_eq!(
             server_message(br#"{"error":true,"message":"Too many"}"#),
@@ -288,10 +317,7 @@ mod tests {
             "Invalid header padding"
         );
         assert_eq!(server_message(b""), "No additional information");
-        assert_eq!(
-            server_message(b"<html>bad gateway</html>"),
-            "<html>bad gateway</html>"
-        );
+        assert_eq!(server_message(b"<html>bad gateway</html>"), "bad gateway");
         assert_eq!(
             server_message(br#"{"message":"Bad","data":{"errors":["name: required"]}}"#),
             "Bad (name: required)"

@@ -168,15 +168,17 @@ pub unsafe extern "C" fn kitsu_chunked_upload_resumable(
     user_data: *mut c_void,
     out_json: *mut *mut c_char,
 ) -> kitsu_result {
-    boundary(|| {
-        let client = arg!(client client);
-        let url = arg!(str url);
-        let file = arg!(path file_path);
-        let chunked = chunked_arg(chunked)?;
-        let mut transfer = arg!(transfer transfer, progress, user_data);
-        let outcome = resumable::upload(&client, url, &file, &chunked, transfer.options())?;
-        write_opt_string(out_json, outcome.to_json())
-    })
+    chunked_upload(
+        resumable::upload,
+        client,
+        url,
+        file_path,
+        chunked,
+        transfer,
+        progress,
+        user_data,
+        out_json,
+    )
 }
 
 /// Uploads `file_path` to the tus 1.0 creation endpoint `url` (absolute,
@@ -203,13 +205,51 @@ pub unsafe extern "C" fn kitsu_chunked_upload_tus(
     user_data: *mut c_void,
     out_json: *mut *mut c_char,
 ) -> kitsu_result {
+    chunked_upload(
+        tus::upload,
+        client,
+        url,
+        file_path,
+        chunked,
+        transfer,
+        progress,
+        user_data,
+        out_json,
+    )
+}
+
+/// The core's upload function of a protocol.
+type ChunkedUpload = fn(
+    &crate::Client,
+    &str,
+    &std::path::Path,
+    &ChunkedOptions,
+    crate::TransferOptions<'_>,
+) -> crate::Result<crate::transfer::ChunkedOutcome>;
+
+/// What both entry points do, with the protocol's `upload`.
+///
+/// # Safety
+/// As the entry points.
+#[allow(clippy::too_many_arguments)]
+unsafe fn chunked_upload(
+    upload: ChunkedUpload,
+    client: *const kitsu_client,
+    url: *const c_char,
+    file_path: *const c_char,
+    chunked: *const kitsu_chunked_options,
+    transfer: *const kitsu_transfer_options,
+    progress: kitsu_progress_cb,
+    user_data: *mut c_void,
+    out_json: *mut *mut c_char,
+) -> kitsu_result {
     boundary(|| {
         let client = arg!(client client);
         let url = arg!(str url);
         let file = arg!(path file_path);
         let chunked = chunked_arg(chunked)?;
         let mut transfer = arg!(transfer transfer, progress, user_data);
-        let outcome = tus::upload(&client, url, &file, &chunked, transfer.options())?;
+        let outcome = upload(&client, url, &file, &chunked, transfer.options())?;
         write_opt_string(out_json, outcome.to_json())
     })
 }

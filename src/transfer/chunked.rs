@@ -20,7 +20,7 @@ use reqwest::header::{HeaderName, HeaderValue};
 use sha2::{Digest, Sha256};
 
 use super::call::{Call, Meter};
-use super::retry::delay;
+use super::retry::{delay, gave_up};
 use crate::client::{Auth, Client};
 use crate::error::{Error, Result};
 
@@ -259,23 +259,13 @@ where
         };
         // Its bytes count again when they are sent again.
         child.set(0);
-        let give_up = |error: Error| {
-            if attempts > 1 {
-                Error::Retried {
-                    attempts,
-                    last: Box::new(error),
-                }
-            } else {
-                error
-            }
-        };
         match judge(&error) {
-            Verdict::Fatal => return Err(give_up(error)),
+            Verdict::Fatal => return Err(gave_up(error, attempts)),
             Verdict::Retry => {
                 if attempts >= policy.max_attempts.max(1)
                     || first_failure.elapsed() >= policy.budget
                 {
-                    return Err(give_up(error));
+                    return Err(gave_up(error, attempts));
                 }
                 tokio::time::sleep(delay(&policy, attempts, error.retry_after())).await;
             }

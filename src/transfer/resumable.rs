@@ -23,6 +23,7 @@ use super::chunked::{
     target_url, Chunk, ChunkedOptions, ChunkedOutcome, Verdict,
 };
 use super::event::Operation;
+use super::retry::is_transport_failure;
 use super::upload::{file_size, Layout, Part};
 use super::TransferOptions;
 use crate::client::{check_status, Client};
@@ -146,11 +147,7 @@ fn judge(error: &Error) -> Verdict {
     match error.root() {
         Error::Http { status, .. } if PERMANENT_ERRORS.contains(status) => Verdict::Fatal,
         Error::Http { .. } => Verdict::Retry,
-        Error::Connect { .. }
-        | Error::ConnectTimeout { .. }
-        | Error::Network { .. }
-        | Error::Stalled { .. }
-        | Error::IncompleteBody { .. } => Verdict::Retry,
+        _ if is_transport_failure(error) => Verdict::Retry,
         _ => Verdict::Fatal,
     }
 }

@@ -60,6 +60,32 @@ pub(crate) fn retry_reason(error: &Error, idempotency: Idempotency) -> Option<St
     }
 }
 
+/// A failure of the connection or of the transfer itself (no answer, or an
+/// answer cut short), as opposed to an answer from the server.
+pub(crate) fn is_transport_failure(error: &Error) -> bool {
+    matches!(
+        error.root(),
+        Error::Connect { .. }
+            | Error::ConnectTimeout { .. }
+            | Error::Network { .. }
+            | Error::Stalled { .. }
+            | Error::IncompleteBody { .. }
+    )
+}
+
+/// The error to return after `attempts` attempts: wrapped in
+/// [`Error::Retried`] with the count when there was more than one.
+pub(crate) fn gave_up(error: Error, attempts: u32) -> Error {
+    if attempts > 1 {
+        Error::Retried {
+            attempts,
+            last: Box::new(error),
+        }
+    } else {
+        error
+    }
+}
+
 /// The wait before attempt `retry + 1` (`retry` counts from 1): the server's
 /// Retry-After when given, else full jitter over `initial * 2^(retry-1)`;
 /// never more than `max_delay`.
@@ -109,16 +135,7 @@ pub(crate) async fn retrying<T>(
             Ok(value) => return Ok(value),
             Err(error) => error,
         };
-        let wrap = |error: Error| {
-            if attempts > 1 {
-                Error::Retried {
-                    attempts,
-                    last: Box::new(error),
-                }
-            } else {
-                error
-            }
-        };
+        let wrap = |error: Error| gave_up(error, attempts);
         if call.bytes_moved() > before {
             in_a_row = 1;
             failing_since = None;

@@ -23,7 +23,7 @@ use super::chunked::{
     UrlStore,
 };
 use super::event::Operation;
-use super::retry::{delay, retrying, Idempotency};
+use super::retry::{delay, gave_up, is_transport_failure, retrying, Idempotency};
 use super::upload::{file_size, Layout};
 use super::TransferOptions;
 use crate::client::{check_status, Client};
@@ -188,20 +188,16 @@ async fn upload_in(
                 if matches!(status, 404 | 410) {
                     store.remove(key);
                 }
-                return Err(give_up(error, attempt));
+                return Err(gave_up(error, attempt));
             }
             Error::Http { status, .. } => format!("HTTP {status}"),
-            Error::Connect { .. }
-            | Error::ConnectTimeout { .. }
-            | Error::Network { .. }
-            | Error::Stalled { .. }
-            | Error::IncompleteBody { .. } => error.to_string(),
-            _ => return Err(give_up(error, attempt)),
+            _ if is_transport_failure(&error) => error.to_string(),
+            _ => return Err(gave_up(error, attempt)),
         };
         in_a_row += 1;
         let since = *first_failure.get_or_insert_with(std::time::Instant::now);
         if in_a_row >= policy.max_attempts.max(1) || since.elapsed() >= policy.budget {
-            return Err(give_up(error, attempt));
+            return Err(gave_up(error, attempt));
         }
         attempt += 1;
         if !conflict {
@@ -231,17 +227,6 @@ async fn upload_in(
         bytes_sent: size - start_offset,
         answer: String::new(),
     })
-}
-
-fn give_up(error: Error, attempts: u32) -> Error {
-    if attempts > 1 {
-        Error::Retried {
-            attempts,
-            last: Box::new(error),
-        }
-    } else {
-        error
-    }
 }
 
 /// tus-js-client's rule: a 4xx other than 409, 423 and 429 is not retried.
