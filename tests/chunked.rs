@@ -64,13 +64,27 @@ impl Servers {
 
     /// Log lines appended after `mark` (a byte length taken before) that
     /// contain `about` (tests run in parallel against the same servers).
+    /// The servers write their log lines a moment after answering: read
+    /// until two reads 300 ms apart agree.
     fn log_since(&self, log: &str, mark: u64, about: &str) -> Vec<serde_json::Value> {
-        let bytes = std::fs::read(self.var(log)).unwrap_or_default();
-        String::from_utf8_lossy(&bytes[mark as usize..])
-            .lines()
-            .filter(|l| l.contains(about))
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect()
+        let read = || -> Vec<serde_json::Value> {
+            let bytes = std::fs::read(self.var(log)).unwrap_or_default();
+            String::from_utf8_lossy(&bytes[mark as usize..])
+                .lines()
+                .filter(|l| l.contains(about))
+                .filter_map(|l| serde_json::from_str(l).ok())
+                .collect()
+        };
+        let mut lines = read();
+        for _ in 0..20 {
+            std::thread::sleep(Duration::from_millis(300));
+            let again = read();
+            if again.len() == lines.len() {
+                break;
+            }
+            lines = again;
+        }
+        lines
     }
 
     fn log_mark(&self, log: &str) -> u64 {

@@ -78,13 +78,27 @@ fn wait_for(mut reached: impl FnMut() -> bool) {
     }
 }
 
+/// Log lines after `mark` that contain `about`, once two reads 300 ms
+/// apart agree (the servers write them a moment after answering).
 fn log_lines(path: &str, mark: u64, about: &str) -> Vec<serde_json::Value> {
-    let bytes = std::fs::read(path).unwrap_or_default();
-    String::from_utf8_lossy(&bytes[mark as usize..])
-        .lines()
-        .filter(|l| l.contains(about))
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
+    let read = || -> Vec<serde_json::Value> {
+        let bytes = std::fs::read(path).unwrap_or_default();
+        String::from_utf8_lossy(&bytes[mark as usize..])
+            .lines()
+            .filter(|l| l.contains(about))
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    };
+    let mut lines = read();
+    for _ in 0..20 {
+        std::thread::sleep(Duration::from_millis(300));
+        let again = read();
+        if again.len() == lines.len() {
+            break;
+        }
+        lines = again;
+    }
+    lines
 }
 
 fn log_mark(path: &str) -> u64 {

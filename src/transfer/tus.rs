@@ -121,6 +121,8 @@ async fn upload_in(
     // A stored upload the server still has, else a new one.
     let mut resumed = None;
     if let Some(url) = store.get(key).and_then(|u| reqwest::Url::parse(&u).ok()) {
+        // Known from here: a cancel during the HEAD terminates it too.
+        *upload_url.borrow_mut() = Some(url.clone());
         call.begin_request(url.as_str(), vec![path.to_path_buf()], 0)?;
         match retrying(call, Idempotency::Repeatable, async |call| {
             call.drive(tus.head(&url)).await?
@@ -130,8 +132,14 @@ async fn upload_in(
             Ok((offset, Some(length))) if length == size && offset <= size => {
                 resumed = Some((url, offset))
             }
-            Ok(_) => store.remove(key),
-            Err(error) if is_gone(&error) => store.remove(key),
+            Ok(_) => {
+                store.remove(key);
+                *upload_url.borrow_mut() = None;
+            }
+            Err(error) if is_gone(&error) => {
+                store.remove(key);
+                *upload_url.borrow_mut() = None;
+            }
             Err(error) => return Err(error),
         }
     }
