@@ -6,34 +6,18 @@
 
 #[path = "../../tests/common/fault.rs"]
 mod fault;
+#[path = "../../tests/common/upload_servers.rs"]
+mod upload_servers;
 
-use std::collections::{BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
+use std::collections::BTreeSet;
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fault::FaultProxy;
+use upload_servers::{random_file, Servers};
 
 const MIB: u64 = 1024 * 1024;
-
-fn servers() -> Option<HashMap<String, String>> {
-    let file = std::env::var("KITSU_UPLOAD_SERVERS_ENV")
-        .unwrap_or_else(|_| "/tmp/libkitsu-upload-servers/servers.env".into());
-    let Ok(text) = std::fs::read_to_string(&file) else {
-        assert!(
-            std::env::var_os("KITSU_UPLOAD_SERVERS_REQUIRED").is_none(),
-            "{file} is missing: scripts/upload-servers/run start"
-        );
-        eprintln!("skipped: no upload servers");
-        return None;
-    };
-    Some(
-        text.lines()
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-    )
-}
 
 fn kitsu() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_kitsu"));
@@ -41,23 +25,6 @@ fn kitsu() -> Command {
         command.env_remove(name);
     }
     command
-}
-
-fn random_file(path: &Path, len: u64) {
-    let mut state = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64
-        | 1;
-    let mut bytes = Vec::with_capacity(len as usize);
-    while (bytes.len() as u64) < len {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        bytes.extend_from_slice(&state.to_le_bytes());
-    }
-    bytes.truncate(len as usize);
-    std::fs::write(path, bytes).unwrap();
 }
 
 /// A proxy limiting every connection to `per_second`, and `url` through it.
@@ -78,41 +45,15 @@ fn wait_for(mut reached: impl FnMut() -> bool) {
     }
 }
 
-/// Log lines after `mark` that contain `about`, once two reads 300 ms
-/// apart agree (the servers write them a moment after answering).
-fn log_lines(path: &str, mark: u64, about: &str) -> Vec<serde_json::Value> {
-    let read = || -> Vec<serde_json::Value> {
-        let bytes = std::fs::read(path).unwrap_or_default();
-        String::from_utf8_lossy(&bytes[mark as usize..])
-            .lines()
-            .filter(|l| l.contains(about))
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect()
-    };
-    let mut lines = read();
-    for _ in 0..20 {
-        std::thread::sleep(Duration::from_millis(300));
-        let again = read();
-        if again.len() == lines.len() {
-            break;
-        }
-        lines = again;
-    }
-    lines
-}
-
-fn log_mark(path: &str) -> u64 {
-    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
-}
-
 #[test]
 fn resumable_killed_at_40_percent_then_a_new_process_sends_only_the_missing_chunks() {
-    let Some(env) = servers() else { return };
+    let Some(servers) = Servers::get() else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("killed-resumable.mov");
-    random_file(&file, 40 * MIB);
+    let file = random_file(dir.path(), "killed-resumable.mov", 40 * MIB);
     let identifier = kitsu::transfer::resumable::identifier(&file).unwrap();
-    let chunks_dir = PathBuf::from(&env["RESUMABLE_DIR"]);
+    let chunks_dir = PathBuf::from(servers.var("RESUMABLE_DIR"));
     let stored = || {
         std::fs::read_dir(&chunks_dir)
             .unwrap()
@@ -124,7 +65,7 @@ fn resumable_killed_at_40_percent_then_a_new_process_sends_only_the_missing_chun
             })
             .collect::<BTreeSet<String>>()
     };
-    let (_proxy, url) = throttled(&env["RESUMABLE_URL"], 8 * MIB);
+    let (_proxy, url) = throttled(servers.var("RESUMABLE_URL"), 8 * MIB);
     let mut child = kitsu()
         .args(["upload", "--resumable", &url])
         .arg(&file)
@@ -143,10 +84,14 @@ fn resumable_killed_at_40_percent_then_a_new_process_sends_only_the_missing_chun
         before.len()
     );
 
-    let log = &env["RESUMABLE_LOG"];
-    let mark = log_mark(log);
+    let mark = servers.log_mark("RESUMABLE_LOG");
     let output = kitsu()
-        .args(["upload", "--resumable", &env["RESUMABLE_URL"], "--json"])
+        .args([
+            "upload",
+            "--resumable",
+            servers.var("RESUMABLE_URL"),
+            "--json",
+        ])
         .arg(&file)
         .output()
         .unwrap();
@@ -164,7 +109,8 @@ fn resumable_killed_at_40_percent_then_a_new_process_sends_only_the_missing_chun
     .unwrap();
     assert_eq!(record["chunks_skipped"], before.len());
     std::thread::sleep(Duration::from_millis(500));
-    let sent: BTreeSet<String> = log_lines(log, mark, &identifier)
+    let sent: BTreeSet<String> = servers
+        .log_since("RESUMABLE_LOG", mark, &identifier)
         .iter()
         .filter(|l| l["method"] == "POST")
         .map(|l| l["chunk"].as_str().unwrap().to_string())
@@ -188,12 +134,13 @@ fn resumable_killed_at_40_percent_then_a_new_process_sends_only_the_missing_chun
 
 #[test]
 fn tus_killed_at_40_percent_then_a_new_process_resumes_from_the_store() {
-    let Some(env) = servers() else { return };
+    let Some(servers) = Servers::get() else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("killed-tus.mov");
-    random_file(&file, 40 * MIB);
+    let file = random_file(dir.path(), "killed-tus.mov", 40 * MIB);
     let store = dir.path().join("store.json");
-    let (_proxy, url) = throttled(&env["TUS_URL"], 8 * MIB);
+    let (_proxy, url) = throttled(servers.var("TUS_URL"), 8 * MIB);
     let mut child = kitsu()
         .args(["upload", "--tus", &url, "--store"])
         .arg(&store)
@@ -215,7 +162,7 @@ fn tus_killed_at_40_percent_then_a_new_process_resumes_from_the_store() {
         .next()
         .unwrap()
         .to_string();
-    let on_server = PathBuf::from(&env["TUS_DIR"]).join(&id);
+    let on_server = PathBuf::from(servers.var("TUS_DIR")).join(&id);
     let size = || std::fs::metadata(&on_server).map(|m| m.len()).unwrap_or(0);
     wait_for(|| size() >= 16 * MIB);
     child.kill().unwrap();
@@ -226,8 +173,7 @@ fn tus_killed_at_40_percent_then_a_new_process_resumes_from_the_store() {
 
     // The new process goes to the server directly: the store's key is the
     // endpoint it was given, so it names the same one (through the proxy).
-    let log = &env["TUS_LOG"];
-    let mark = log_mark(log);
+    let mark = servers.log_mark("TUS_LOG");
     let output = kitsu()
         .args(["upload", "--tus", &url, "--json", "--store"])
         .arg(&store)
@@ -239,7 +185,7 @@ fn tus_killed_at_40_percent_then_a_new_process_resumes_from_the_store() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let lines = log_lines(log, mark, &id);
+    let lines = servers.log_since("TUS_LOG", mark, &id);
     assert_eq!(lines[0]["method"], "HEAD");
     let first_patch: u64 = lines
         .iter()
@@ -280,7 +226,9 @@ fn peak_rss_kib(args: &[&str]) -> u64 {
 /// the chunks stream from the file, so memory stays far below one chunk.
 #[test]
 fn a_2_gib_sparse_file_in_64_mib_chunks_at_constant_memory() {
-    let Some(env) = servers() else { return };
+    let Some(servers) = Servers::get() else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("sparse-2g.bin");
     let handle = std::fs::File::create(&file).unwrap();
@@ -293,7 +241,7 @@ fn a_2_gib_sparse_file_in_64_mib_chunks_at_constant_memory() {
     let tus_rss = peak_rss_kib(&[
         "upload",
         "--tus",
-        &env["TUS_URL"],
+        servers.var("TUS_URL"),
         "--chunk-size",
         "64M",
         "--store",
@@ -304,7 +252,7 @@ fn a_2_gib_sparse_file_in_64_mib_chunks_at_constant_memory() {
     let resumable_rss = peak_rss_kib(&[
         "upload",
         "--resumable",
-        &env["RESUMABLE_URL"],
+        servers.var("RESUMABLE_URL"),
         "--chunk-size",
         "64M",
         "--json",
@@ -318,7 +266,7 @@ fn a_2_gib_sparse_file_in_64_mib_chunks_at_constant_memory() {
     );
 
     // What the servers keep of it goes.
-    for entry in std::fs::read_dir(&env["TUS_DIR"]).unwrap().flatten() {
+    for entry in std::fs::read_dir(servers.var("TUS_DIR")).unwrap().flatten() {
         if entry
             .metadata()
             .map(|m| m.len() == 2048 * MIB)
@@ -329,7 +277,10 @@ fn a_2_gib_sparse_file_in_64_mib_chunks_at_constant_memory() {
         }
     }
     let identifier = kitsu::transfer::resumable::identifier(&file).unwrap();
-    for entry in std::fs::read_dir(&env["RESUMABLE_DIR"]).unwrap().flatten() {
+    for entry in std::fs::read_dir(servers.var("RESUMABLE_DIR"))
+        .unwrap()
+        .flatten()
+    {
         if entry.file_name().to_string_lossy().contains(&identifier) {
             std::fs::remove_file(entry.path()).ok();
         }

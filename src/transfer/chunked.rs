@@ -21,6 +21,7 @@ use sha2::{Digest, Sha256};
 
 use super::call::{Call, Meter};
 use super::retry::{delay, gave_up};
+use super::upload::content_type_of;
 use crate::client::{Auth, Client};
 use crate::error::{Error, Result};
 
@@ -354,35 +355,22 @@ pub(crate) fn base64(text: &[u8]) -> String {
     out
 }
 
-/// The MIME type resumable.js and tus clients send for a file (by extension).
+/// The MIME type resumable.js's `resumableType` and tus's `filetype` give
+/// (upload.rs's rule for part types; unknown extensions are octet-stream).
 pub(crate) fn mime_of(path: &Path) -> &'static str {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_ascii_lowercase())
-        .unwrap_or_default();
-    match name.rsplit_once('.').map(|(_, e)| e).unwrap_or("") {
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        "exr" => "image/x-exr",
-        "tif" | "tiff" => "image/tiff",
-        "mp4" => "video/mp4",
-        "mov" => "video/quicktime",
-        "mkv" => "video/x-matroska",
-        "webm" => "video/webm",
-        "wav" => "audio/wav",
-        "zip" => "application/zip",
-        "pdf" => "application/pdf",
-        "json" => "application/json",
-        "txt" => "text/plain",
-        _ => "application/octet-stream",
-    }
+    path.file_name()
+        .and_then(|name| content_type_of(&name.to_string_lossy()))
+        .unwrap_or("application/octet-stream")
 }
 
-/// The file's name as sent to the server.
-pub(crate) fn file_name(path: &Path) -> Result<String> {
-    path.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .ok_or_else(|| Error::InvalidParameter(format!("{} names no file", path.display())))
+/// `request` with the caller's extra headers.
+pub(crate) fn with_headers(
+    request: reqwest::RequestBuilder,
+    headers: &[(HeaderName, HeaderValue)],
+) -> reqwest::RequestBuilder {
+    headers.iter().fold(request, |request, (name, value)| {
+        request.header(name, value)
+    })
 }
 
 #[cfg(test)]

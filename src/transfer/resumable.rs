@@ -14,19 +14,20 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use reqwest::header::{HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
 use reqwest::Method;
 
 use super::call::{Call, Meter};
 use super::chunked::{
-    auth_for, chunk_with_retries, file_name, fingerprint, mime_of, resumable_plan, run_chunks,
-    target_url, Chunk, ChunkedOptions, ChunkedOutcome, Verdict,
+    auth_for, chunk_with_retries, fingerprint, mime_of, resumable_plan, run_chunks, target_url,
+    with_headers, Chunk, ChunkedOptions, ChunkedOutcome, Verdict,
 };
 use super::event::Operation;
+use super::json::read_capped;
 use super::retry::is_transport_failure;
-use super::upload::{file_size, Layout, Part};
+use super::upload::{file_name_of, file_size, Layout, Part};
 use super::TransferOptions;
-use crate::client::{check_status, Client};
+use crate::client::{check_status, Auth, Client};
 use crate::error::{Error, Result};
 
 /// resumable.js's `permanentErrors`.
@@ -60,6 +61,10 @@ struct Upload<'u> {
     path: &'u Path,
     fields: Vec<(&'static str, String)>,
     chunked: &'u ChunkedOptions,
+    /// The extra headers, parsed once.
+    headers: Vec<(HeaderName, HeaderValue)>,
+    /// The client's token only to its own host.
+    auth: Auth,
     sent: AtomicU32,
     skipped: AtomicU32,
     bytes_sent: AtomicU64,
@@ -77,7 +82,7 @@ pub(crate) async fn upload_in(
     let url = target_url(client, url)?;
     let size = file_size(path)?;
     let identifier = format!("{size}-{}", fingerprint(path)?);
-    let filename = file_name(path)?;
+    let filename = file_name_of(path)?;
     let chunks = resumable_plan(size, chunked.chunk_size);
     let fields = vec![
         ("resumableChunkSize", chunked.chunk_size.to_string()),
@@ -96,10 +101,12 @@ pub(crate) async fn upload_in(
     let upload = Upload {
         client,
         label: url.path().to_string(),
+        auth: auth_for(client, &url),
         url,
         path,
         fields,
         chunked,
+        headers: chunked.header_map()?,
         sent: AtomicU32::new(0),
         skipped: AtomicU32::new(0),
         bytes_sent: AtomicU64::new(0),
@@ -171,24 +178,19 @@ impl Upload<'_> {
                 query.append_pair(name, &value);
             }
         }
-        let Ok(headers) = self.chunked.header_map() else {
-            return false;
-        };
         let sent = self
             .client
-            .send_url(
-                Method::GET,
-                &url,
-                &self.label,
-                auth_for(self.client, &url),
-                |r| {
-                    Ok(headers
-                        .iter()
-                        .fold(r, |r, (name, value)| r.header(name, value)))
-                },
-            )
+            .send_url(Method::GET, &url, &self.label, self.auth, |r| {
+                Ok(with_headers(r, &self.headers))
+            })
             .await;
-        matches!(sent, Ok(response) if response.status().as_u16() == 200)
+        let Ok(response) = sent else {
+            return false;
+        };
+        let found = response.status().as_u16() == 200;
+        // Read to its end (a few bytes), so the connection serves the next request.
+        let _ = read_capped(self.client, &self.label, response).await;
+        found
     }
 
     /// One attempt of `chunk`'s POST; the answer's body.
@@ -205,30 +207,17 @@ impl Upload<'_> {
             len: chunk.len,
         });
         let layout = Layout::new(&parts)?;
-        let headers = self.chunked.header_map()?;
         let response = self
             .client
-            .send_url(
-                Method::POST,
-                &self.url,
-                &self.label,
-                auth_for(self.client, &self.url),
-                |request| {
-                    let request = headers
-                        .iter()
-                        .fold(request, |r, (name, value)| r.header(name, value));
-                    Ok(request
-                        .header(CONTENT_TYPE, layout.content_type())
-                        .header(CONTENT_LENGTH, layout.content_length)
-                        .body(layout.body(&meter)))
-                },
-            )
+            .send_url(Method::POST, &self.url, &self.label, self.auth, |request| {
+                Ok(with_headers(request, &self.headers)
+                    .header(CONTENT_TYPE, layout.content_type())
+                    .header(CONTENT_LENGTH, layout.content_length)
+                    .body(layout.body(&meter)))
+            })
             .await?;
         let response = check_status(&Method::POST, &self.label, response).await?;
-        let body = response.bytes().await.map_err(|e| Error::Network {
-            path: self.label.clone(),
-            message: e.to_string(),
-        })?;
+        let body = read_capped(self.client, &self.label, response).await?;
         Ok(String::from_utf8_lossy(&body).into_owned())
     }
 }

@@ -19,12 +19,12 @@ use reqwest::Method;
 
 use super::call::{Call, Meter};
 use super::chunked::{
-    auth_for, base64, file_name, fingerprint, mime_of, target_url, ChunkedOptions, ChunkedOutcome,
-    UrlStore,
+    auth_for, base64, fingerprint, mime_of, target_url, with_headers, ChunkedOptions,
+    ChunkedOutcome, UrlStore,
 };
 use super::event::Operation;
 use super::retry::{delay, gave_up, is_transport_failure, retrying, Idempotency};
-use super::upload::{file_size, Layout};
+use super::upload::{file_name_of, file_size, Layout};
 use super::TransferOptions;
 use crate::client::{check_status, Client};
 use crate::error::{Error, Result};
@@ -81,11 +81,10 @@ fn terminate(client: &Client, url: &reqwest::Url, chunked: &ChunkedOptions) {
         url.path(),
         auth_for(client, url),
         |r| {
-            Ok(headers
-                .iter()
-                .fold(r.header("Tus-Resumable", TUS_VERSION), |r, (n, v)| {
-                    r.header(n, v)
-                }))
+            Ok(with_headers(
+                r.header("Tus-Resumable", TUS_VERSION),
+                &headers,
+            ))
         },
     );
     let _ = client.block_on(async {
@@ -268,16 +267,12 @@ struct Tus<'t> {
 
 impl Tus<'_> {
     fn request(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-        self.headers
-            .iter()
-            .fold(request.header("Tus-Resumable", TUS_VERSION), |r, (n, v)| {
-                r.header(n, v)
-            })
+        with_headers(request.header("Tus-Resumable", TUS_VERSION), &self.headers)
     }
 
     /// POST to the endpoint: the new upload's URL.
     async fn create(&self, endpoint: &reqwest::Url, size: u64) -> Result<reqwest::Url> {
-        let name = file_name(self.path)?;
+        let name = file_name_of(self.path)?;
         let metadata = format!(
             "filename {},filetype {}",
             base64(name.as_bytes()),

@@ -193,6 +193,13 @@ impl Layout {
     }
 }
 
+/// The name a file is sent under: its base name.
+pub(crate) fn file_name_of(path: &Path) -> Result<String> {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| Error::InvalidParameter(format!("{} names no file", path.display())))
+}
+
 /// A file part: its head (ending the literal so far) and its bytes.
 fn push_file(
     literal: &mut String,
@@ -203,10 +210,7 @@ fn push_file(
     size: u64,
     files: &mut Vec<PathBuf>,
 ) -> Result<()> {
-    let filename = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .ok_or_else(|| Error::InvalidParameter(format!("{} names no file", path.display())))?;
+    let filename = file_name_of(path)?;
     literal.push_str(&format!(
         "Content-Disposition: form-data; name=\"{}\"; filename=\"{}\"\r\n",
         escape_quoted(name),
@@ -340,7 +344,7 @@ pub(crate) fn file_size(path: &Path) -> Result<u64> {
 /// stores attachments with an empty mimetype, serves them without a
 /// Content-Type and makes no thumbnail for pictures; unknown extensions are
 /// still sent bare, as gazu does.
-fn content_type_of(filename: &str) -> Option<&'static str> {
+pub(crate) fn content_type_of(filename: &str) -> Option<&'static str> {
     let extension = filename.rsplit_once('.')?.1.to_ascii_lowercase();
     Some(match extension.as_str() {
         "png" => "image/png",

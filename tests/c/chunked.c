@@ -5,10 +5,17 @@
  * restarted upload sending nothing again, bad options refused, a permanent
  * error's code and status.
  */
+#define _POSIX_C_SOURCE 200809L
 #include "harness.h"
+#include "threads.h"
 
 #include <stdlib.h>
 #include <time.h>
+
+/* The thread that calls the library: every callback must run on it, though
+ * the chunks' bodies stream from the library's worker threads. */
+static pthread_t caller;
+static int wrong_thread = 0;
 
 typedef struct {
     uint64_t first_done, first_total, last_done, last_total, calls;
@@ -17,6 +24,7 @@ typedef struct {
 
 static int on_progress(uint64_t done, uint64_t total, void *user_data) {
     progress_log *log = (progress_log *)user_data;
+    if (!pthread_equal(pthread_self(), caller)) wrong_thread = 1;
     if (log->calls == 0) {
         log->first_done = done;
         log->first_total = total;
@@ -35,6 +43,7 @@ typedef struct {
 
 static int on_event(const kitsu_progress_event *event, void *user_data) {
     event_log *log = (event_log *)user_data;
+    if (!pthread_equal(pthread_self(), caller)) wrong_thread = 1;
     if (event->item_index > log->max_index) log->max_index = event->item_index;
     log->item_count = event->item_count;
     log->events++;
@@ -66,6 +75,7 @@ int main(int argc, char **argv) {
     const char *resumable_url = argv[1];
     const char *tus_url = argv[2];
     scratch = argv[3];
+    caller = pthread_self();
     char file[1024], store[1024];
     path_in_scratch(file, sizeof file, "shot010.mov");
     path_in_scratch(store, sizeof store, "tus-uploads.json");
@@ -148,6 +158,30 @@ int main(int argc, char **argv) {
     CHECK(r == KITSU_RESULT_NOT_FOUND && kitsu_last_error_http_status() == 404 && kitsu_last_error_attempts() <= 1,
           "permanent error: %d %d %s", (int)r, kitsu_last_error_http_status(), last_message());
 
+    /* A Cancel button on another thread, in the middle of 64 MiB in 1 MiB chunks. */
+    char big[1024];
+    path_in_scratch(big, sizeof big, "big.mov");
+    write_file(big, 64 * 1024 * 1024);
+    kitsu_cancel_token *token = NULL;
+    CHECK(kitsu_cancel_token_new(&token) == KITSU_RESULT_OK, "token");
+    kitsu_transfer_options cancellable = KITSU_TRANSFER_OPTIONS_INIT;
+    cancellable.cancel = token;
+    canceller c = {token, 30, 0.0};
+    pthread_t thread;
+    progress_log big_progress;
+    memset(&big_progress, 0, sizeof big_progress);
+    pthread_create(&thread, NULL, cancel_later, &c);
+    r = kitsu_chunked_upload_resumable(client, resumable_url, big, NULL, &cancellable, on_progress,
+                                       &big_progress, NULL);
+    double returned = now_ms();
+    pthread_join(thread, NULL);
+    CHECK(r == KITSU_RESULT_CANCELLED, "cancelled: %d %s", (int)r, last_message());
+    CHECK(returned - c.cancelled_at < CANCEL_LIMIT_MS, "returned %.0f ms after the cancel",
+          returned - c.cancelled_at);
+    CHECK(!big_progress.went_back, "progress went back before the cancel");
+    kitsu_cancel_token_free(token);
+
+    CHECK(!wrong_thread, "a callback ran on another thread than the caller's");
     kitsu_client_free(client);
     printf("chunked: %d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
