@@ -147,6 +147,7 @@ impl Client {
             .worker_threads(2)
             .max_blocking_threads(8)
             .thread_name("kitsu-worker")
+            .on_thread_start(crate::signals::block_sigpipe_in_this_thread)
             .enable_all()
             .build()
             .map_err(|e| Error::Io {
@@ -222,7 +223,7 @@ impl Client {
         if crate::reentry::in_callback() || tokio::runtime::Handle::try_current().is_ok() {
             return Err(Error::ReentrantCall);
         }
-        self.runtime.block_on(future)
+        crate::signals::with_sigpipe_blocked(|| self.runtime.block_on(future))
     }
 
     /// `{host}/{path}`.

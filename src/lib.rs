@@ -46,6 +46,7 @@ pub mod error;
 pub mod ffi;
 mod reentry;
 pub mod route;
+mod signals;
 pub mod transfer;
 
 pub use client::{Client, Config};

@@ -851,3 +851,103 @@ fn exported_symbols() -> Vec<String> {
         })
         .collect()
 }
+
+/// A server that takes about 1 MB of any request body and then resets the
+/// connection (SO_LINGER 0), as a proxy or an overloaded server does; tus
+/// creation (a POST with Upload-Length) and HEAD are answered, so the tus
+/// upload reaches its PATCH. Returns its base URL.
+fn start_resetting_server() -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            std::thread::spawn(move || {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    if stream.read(&mut byte).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    head.push(byte[0]);
+                }
+                let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
+                let reply = |stream: &mut std::net::TcpStream, text: &str| {
+                    let _ = stream.write_all(text.as_bytes());
+                };
+                if head.starts_with("post") && head.contains("upload-length:") {
+                    reply(&mut stream, "HTTP/1.1 201 Created\r\nLocation: /tus/files/1\r\nTus-Resumable: 1.0.0\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                    return;
+                }
+                if head.starts_with("head") {
+                    reply(&mut stream, "HTTP/1.1 200 OK\r\nUpload-Offset: 0\r\nTus-Resumable: 1.0.0\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                    return;
+                }
+                let mut taken = 0usize;
+                let mut buffer = vec![0u8; 64 * 1024];
+                while taken < 1_000_000 {
+                    match stream.read(&mut buffer) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => taken += n,
+                    }
+                }
+                // A FIN first (the client's side goes to CLOSE_WAIT), then
+                // SO_LINGER 0: close() sends RST, which Linux reports to the
+                // writer in CLOSE_WAIT as EPIPE, raising SIGPIPE.
+                let linger = libc::linger {
+                    l_onoff: 1,
+                    l_linger: 0,
+                };
+                let _ = stream.shutdown(std::net::Shutdown::Write);
+                // SAFETY: a valid socket and a linger struct of the right size.
+                unsafe {
+                    libc::setsockopt(
+                        std::os::unix::io::AsRawFd::as_raw_fd(&stream),
+                        libc::SOL_SOCKET,
+                        libc::SO_LINGER,
+                        (&linger as *const libc::linger).cast(),
+                        std::mem::size_of::<libc::linger>() as libc::socklen_t,
+                    );
+                }
+            });
+        }
+    });
+    format!("http://127.0.0.1:{port}")
+}
+
+/// Issue 21.1: a C host with the default SIGPIPE disposition is never
+/// killed by an upload cut mid-body (working files and tus PATCHes).
+#[test]
+fn a_c_host_with_default_sigpipe_survives_uploads_cut_by_reset() {
+    use std::os::unix::process::ExitStatusExt;
+    let base = start_resetting_server();
+    let dir = tempfile::tempdir().unwrap();
+    let program = compile(
+        "tests/c/sigpipe.c",
+        Language::C,
+        Linking::Shared,
+        &dir.path().join("sigpipe"),
+    );
+    let scratch = tempfile::tempdir().unwrap();
+    let output = Command::new(&program)
+        .arg(format!("{base}/api"))
+        .arg(format!("{base}/tus/files"))
+        .arg(scratch.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    println!("{stdout}");
+    assert_eq!(
+        output.status.signal(),
+        None,
+        "the host died of signal {:?} (13 is SIGPIPE)\n{stdout}",
+        output.status.signal()
+    );
+    assert!(
+        output.status.success() && stdout.contains(" passed, 0 failed"),
+        "{:?}\n{stdout}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
