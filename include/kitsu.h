@@ -118,7 +118,36 @@
  * server's last Retry-After (kitsu_last_error_retry_after()). With `resume`
  * in the options, a failed or cancelled download keeps its bytes in
  * `.<name>.kitsu-partial` (and a `.json` sidecar) and the next call with
- * `resume` for the same route and target continues from them.
+ * `resume` for the same route and target continues from them. A resumed
+ * request asks again for 16 KiB before the end of what is held and
+ * continues only when those bytes are the same (with or without a
+ * validator); a 416, other bytes, or a 200 of another length start the file
+ * again, once per call (progress then starts again too: the one case where
+ * it goes down, so that its last call is still `(n, n)`). What stays
+ * unprovable without a validator: a file changed on the server after the
+ * held prefix and the overlap, at the same length (ask `checksum` and
+ * compare with a digest you trust). The partial file is never followed
+ * through a link (a symlink there is removed, its target untouched), a
+ * FIFO, device or folder there gives KITSU_RESULT_NOT_A_REGULAR_FILE before
+ * it is opened, and it is locked (`flock`) for the call: a second process
+ * resuming the same target fails at once with KITSU_RESULT_IO ("locked").
+ * A batch refuses a second download to the same target.
+ *
+ * Checksums and the result record. With `checksum` in the options the
+ * SHA-256 of the file is computed as its bytes stream (downloads, uploads,
+ * chunked uploads); what did not stream in order (a resumed prefix, the
+ * segments after the first, chunks the server already had) is read once
+ * from the local file at the end. It comes in the ::kitsu_transfer_result
+ * the options' `result` points to, with the last HTTP status, the attempts
+ * and the bytes; the library fills it when the call returns, on failure too.
+ *
+ * Signals. libkitsu never changes the process's signal dispositions or
+ * handlers. A server that resets a connection in the middle of an upload
+ * never raises SIGPIPE in the host: the library's own threads block it,
+ * and around each call the calling thread blocks it too and takes off a
+ * SIGPIPE its writes left pending before restoring the thread's mask (a
+ * SIGPIPE sent to the process with kill() during a call may be taken off
+ * with it). A host that blocks SIGPIPE itself is left as it is.
  *
  * Batches (::kitsu_batch). kitsu_batch_run() moves many items in one call,
  * at most `max_in_flight` requests at once, on the calling thread. The
@@ -150,7 +179,13 @@
  * The defaults of ::kitsu_transfer_options, with `struct_size` set:
  * `kitsu_transfer_options options = KITSU_TRANSFER_OPTIONS_INIT;`
  */
-#define KITSU_TRANSFER_OPTIONS_INIT { sizeof(kitsu_transfer_options), NULL, NULL, NULL, 0, 0, 0, 0, 0 }
+#define KITSU_TRANSFER_OPTIONS_INIT { sizeof(kitsu_transfer_options), NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, NULL }
+
+/**
+ * A ::kitsu_transfer_result ready to be filled:
+ * `kitsu_transfer_result result = KITSU_TRANSFER_RESULT_INIT;`
+ */
+#define KITSU_TRANSFER_RESULT_INIT { sizeof(kitsu_transfer_result), 0, 0, 0, 0, { 0 }, { 0 } }
 
 /**
  * The defaults of ::kitsu_chunked_options, with `struct_size` set:
@@ -577,6 +612,46 @@ typedef struct kitsu_progress_event {
 typedef int (*kitsu_event_cb)(const struct kitsu_progress_event *event, void *user_data);
 
 /**
+ * What a transfer did, written by the library into the caller's struct
+ * named in ::kitsu_transfer_options `result` when the call returns
+ * (successful or not). Versioned by `struct_size` as the options are: set
+ * it to `sizeof(kitsu_transfer_result)`; the library writes only the
+ * fields that fit.
+ */
+typedef struct kitsu_transfer_result {
+  /**
+   * `sizeof(kitsu_transfer_result)`, set by the caller.
+   */
+  size_t struct_size;
+  /**
+   * The HTTP status of the last answer; 0 when none came.
+   */
+  uint32_t http_status;
+  /**
+   * The most attempts one request of the call took (1: no retry).
+   */
+  uint32_t attempts;
+  /**
+   * File bytes moved: the file's length for a download; the files' for
+   * an upload; what moved so far when the call failed.
+   */
+  uint64_t bytes;
+  /**
+   * 1 when `sha256` holds the file's digest (asked with `checksum`, and
+   * the call succeeded); else 0.
+   */
+  int has_sha256;
+  /**
+   * The SHA-256 of the file (of the first file of a multi-file upload).
+   */
+  uint8_t sha256[32];
+  /**
+   * The same as 64 lowercase hex digits and a NUL, as `sha256sum` prints it.
+   */
+  char sha256_hex[65];
+} kitsu_transfer_result;
+
+/**
  * Per-call options of every transfer, versioned by `struct_size`. Start from
  * `KITSU_TRANSFER_OPTIONS_INIT` (or zero the struct and set `struct_size =
  * sizeof(kitsu_transfer_options)`): every field left zero means its default.
@@ -627,6 +702,16 @@ typedef struct kitsu_transfer_options {
    * the server answers ranges, and not with `resume`. 0 or 1: one stream.
    */
   uint32_t segments;
+  /**
+   * Non-zero: compute the SHA-256 of the file moved while its bytes
+   * stream (no second read of what streamed in order), into `result`.
+   */
+  int checksum;
+  /**
+   * Filled when the call returns, successful or not (NULL: none wanted):
+   * see ::kitsu_transfer_result. Set its `struct_size` first.
+   */
+  struct kitsu_transfer_result *result;
 } kitsu_transfer_options;
 
 /**

@@ -125,6 +125,10 @@ pub struct Client {
     runtime: ManuallyDrop<tokio::runtime::Runtime>,
     host: String,
     http: RwLock<reqwest::Client>,
+    /// The same settings, but a redirect to another origin is not followed
+    /// (the 3xx comes back): for requests that carry a caller's own
+    /// credentials in extra headers, which reqwest would send on.
+    http_same_origin: RwLock<reqwest::Client>,
     config: RwLock<Config>,
     tokens: Mutex<Tokens>,
     /// One refresh at a time; transfers that failed with the old token wait
@@ -155,11 +159,13 @@ impl Client {
                 source: e,
             })?;
         let config = Config::default();
-        let http = build_http(&config)?;
+        let http = build_http(&config, Redirects::Any)?;
+        let http_same_origin = build_http(&config, Redirects::SameOrigin)?;
         Ok(Client {
             runtime: ManuallyDrop::new(runtime),
             host,
             http: RwLock::new(http),
+            http_same_origin: RwLock::new(http_same_origin),
             config: RwLock::new(config),
             tokens: Mutex::new(Tokens::default()),
             refresh_gate: tokio::sync::Mutex::new(()),
@@ -199,9 +205,11 @@ impl Client {
                 "max_attempts must be at least 1 (1 turns retries off)".into(),
             ));
         }
-        let http = build_http(&config)?;
+        let http = build_http(&config, Redirects::Any)?;
+        let http_same_origin = build_http(&config, Redirects::SameOrigin)?;
         *write_lock(&self.config) = config;
         *write_lock(&self.http) = http;
+        *write_lock(&self.http_same_origin) = http_same_origin;
         Ok(())
     }
 
@@ -261,6 +269,35 @@ impl Client {
         url: &reqwest::Url,
         path: &str,
         auth: Auth,
+        build: impl FnMut(reqwest::RequestBuilder) -> Result<reqwest::RequestBuilder>,
+    ) -> Result<reqwest::Response> {
+        self.send_with(Redirects::Any, method, url, path, auth, build)
+            .await
+    }
+
+    /// [`Client::send_url`] for a request with the caller's own
+    /// credentials in its headers: a redirect to another origin is not
+    /// followed (its 3xx answer comes back), so they never leave the
+    /// origin they were given for.
+    pub(crate) async fn send_url_same_origin(
+        &self,
+        method: Method,
+        url: &reqwest::Url,
+        path: &str,
+        auth: Auth,
+        build: impl FnMut(reqwest::RequestBuilder) -> Result<reqwest::RequestBuilder>,
+    ) -> Result<reqwest::Response> {
+        self.send_with(Redirects::SameOrigin, method, url, path, auth, build)
+            .await
+    }
+
+    async fn send_with(
+        &self,
+        redirects: Redirects,
+        method: Method,
+        url: &reqwest::Url,
+        path: &str,
+        auth: Auth,
         mut build: impl FnMut(reqwest::RequestBuilder) -> Result<reqwest::RequestBuilder>,
     ) -> Result<reqwest::Response> {
         let connect_secs = self.config().connect_timeout.as_secs();
@@ -269,7 +306,11 @@ impl Client {
                 Auth::Bearer => self.access_token(),
                 Auth::None => None,
             };
-            let mut request = self.http().request(method.clone(), url.clone());
+            let http = match redirects {
+                Redirects::Any => self.http(),
+                Redirects::SameOrigin => read_lock(&self.http_same_origin).clone(),
+            };
+            let mut request = http.request(method.clone(), url.clone());
             if let Some(token) = &token {
                 request = request.header(AUTHORIZATION, bearer(token)?);
             }
@@ -445,8 +486,32 @@ fn bearer(token: &str) -> Result<HeaderValue> {
     })
 }
 
-fn build_http(config: &Config) -> Result<reqwest::Client> {
+/// Which redirects a request follows.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Redirects {
+    /// reqwest's default: up to 10, Authorization dropped on another host.
+    Any,
+    /// Only to the same origin (scheme, host and port).
+    SameOrigin,
+}
+
+fn build_http(config: &Config, redirects: Redirects) -> Result<reqwest::Client> {
+    let policy = match redirects {
+        Redirects::Any => reqwest::redirect::Policy::default(),
+        Redirects::SameOrigin => reqwest::redirect::Policy::custom(|attempt| {
+            let same = attempt
+                .previous()
+                .last()
+                .is_some_and(|from| from.origin() == attempt.url().origin());
+            if !same || attempt.previous().len() > 10 {
+                attempt.stop()
+            } else {
+                attempt.follow()
+            }
+        }),
+    };
     let mut builder = reqwest::Client::builder()
+        .redirect(policy)
         .user_agent(USER_AGENT)
         .connect_timeout(config.connect_timeout)
         .tcp_nodelay(true)

@@ -104,7 +104,10 @@ fn resumable_50_mb_in_1_mib_chunks_3_in_flight_is_assembled_byte_for_byte() {
     assert_eq!(outcome.chunks_sent, 47);
     assert_eq!(outcome.bytes_sent, 50_000_000);
     assert_eq!(outcome.answer, "done");
-    assert_eq!(outcome.upload, resumable::identifier(&file).unwrap());
+    assert_eq!(
+        outcome.upload,
+        resumable::identifier(&file, kitsu::transfer::chunked::DEFAULT_CHUNK_SIZE).unwrap()
+    );
     assert!(servers.resumable_assembled(&outcome.upload) == std::fs::read(&file).unwrap());
     assert_contract(&calls, 50_000_000);
     assert_eq!(item_count, 47);
@@ -181,7 +184,8 @@ fn resumable_cancelled_at_40_percent_resumes_in_a_new_client_sending_only_the_mi
     });
     assert!(matches!(error, Error::Cancelled), "{error}");
     std::thread::sleep(Duration::from_millis(500));
-    let identifier = resumable::identifier(&file).unwrap();
+    let identifier =
+        resumable::identifier(&file, kitsu::transfer::chunked::DEFAULT_CHUNK_SIZE).unwrap();
     let first: BTreeSet<String> = servers
         .log_since("RESUMABLE_LOG", mark, &identifier)
         .iter()

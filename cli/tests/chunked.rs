@@ -52,7 +52,9 @@ fn resumable_killed_at_40_percent_then_a_new_process_sends_only_the_missing_chun
     };
     let dir = tempfile::tempdir().unwrap();
     let file = random_file(dir.path(), "killed-resumable.mov", 40 * MIB);
-    let identifier = kitsu::transfer::resumable::identifier(&file).unwrap();
+    let identifier =
+        kitsu::transfer::resumable::identifier(&file, kitsu::transfer::chunked::DEFAULT_CHUNK_SIZE)
+            .unwrap();
     let chunks_dir = PathBuf::from(servers.var("RESUMABLE_DIR"));
     let stored = || {
         std::fs::read_dir(&chunks_dir)
@@ -276,7 +278,7 @@ fn a_2_gib_sparse_file_in_64_mib_chunks_at_constant_memory() {
             std::fs::remove_file(entry.path().with_extension("json")).ok();
         }
     }
-    let identifier = kitsu::transfer::resumable::identifier(&file).unwrap();
+    let identifier = kitsu::transfer::resumable::identifier(&file, 64 * MIB).unwrap();
     for entry in std::fs::read_dir(servers.var("RESUMABLE_DIR"))
         .unwrap()
         .flatten()

@@ -2,7 +2,7 @@
 //! attachments, working files, any route), run N at a time in one call by
 //! [`crate::transfer::batch`].
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::files::{self, PreviewKind};
 use super::{check_id, raw};
@@ -124,6 +124,7 @@ impl Item {
                 return Ok(Outcome {
                     bytes,
                     answer: Some(answer),
+                    sha256: None,
                 });
             }
             Item::Preview {
@@ -145,7 +146,34 @@ impl Item {
         Ok(Outcome {
             bytes,
             answer: None,
+            sha256: None,
         })
+    }
+
+    /// The file a download item writes.
+    fn target(&self) -> Option<&Path> {
+        match self {
+            Item::Upload { .. } => None,
+            Item::Download { target, .. }
+            | Item::Preview { target, .. }
+            | Item::Attachment { target, .. }
+            | Item::WorkingFile { target, .. } => Some(target),
+        }
+    }
+}
+
+/// A target as one place on disk: its folder resolved (links, `..`, a
+/// relative path), its name as given; two items with the same key would
+/// write the same file.
+fn target_key(target: &Path) -> PathBuf {
+    let folder = match target.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let folder = std::fs::canonicalize(&folder).unwrap_or(folder);
+    match target.file_name() {
+        Some(name) => folder.join(name),
+        None => folder,
     }
 }
 
@@ -155,6 +183,8 @@ impl Item {
 pub struct Batch {
     items: Vec<Item>,
     results: Vec<Option<Result<Outcome>>>,
+    /// Each download's [`target_key`], and its item.
+    targets: std::collections::HashMap<PathBuf, usize>,
 }
 
 impl Batch {
@@ -163,8 +193,21 @@ impl Batch {
     }
 
     /// Adds an item after checking its ids and files; returns its index.
+    /// A download to a target another item of the batch already writes is
+    /// refused: two transfers into one file would leave one's bytes under
+    /// the other's success.
     pub fn add(&mut self, item: Item) -> Result<usize> {
         item.check()?;
+        if let Some(target) = item.target() {
+            let key = target_key(target);
+            if let Some(other) = self.targets.get(&key) {
+                return Err(crate::Error::InvalidParameter(format!(
+                    "{} is already the target of item {other} of this batch",
+                    target.display()
+                )));
+            }
+            self.targets.insert(key, self.items.len());
+        }
         self.items.push(item);
         self.results.push(None);
         Ok(self.items.len() - 1)

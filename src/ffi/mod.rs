@@ -611,6 +611,37 @@ pub struct kitsu_transfer_options {
     /// connection is capped; segments are at least 1 MiB). Used only where
     /// the server answers ranges, and not with `resume`. 0 or 1: one stream.
     pub segments: u32,
+    /// Non-zero: compute the SHA-256 of the file moved while its bytes
+    /// stream (no second read of what streamed in order), into `result`.
+    pub checksum: c_int,
+    /// Filled when the call returns, successful or not (NULL: none wanted):
+    /// see ::kitsu_transfer_result. Set its `struct_size` first.
+    pub result: *mut kitsu_transfer_result,
+}
+
+/// What a transfer did, written by the library into the caller's struct
+/// named in ::kitsu_transfer_options `result` when the call returns
+/// (successful or not). Versioned by `struct_size` as the options are: set
+/// it to `sizeof(kitsu_transfer_result)`; the library writes only the
+/// fields that fit.
+#[repr(C)]
+pub struct kitsu_transfer_result {
+    /// `sizeof(kitsu_transfer_result)`, set by the caller.
+    pub struct_size: usize,
+    /// The HTTP status of the last answer; 0 when none came.
+    pub http_status: u32,
+    /// The most attempts one request of the call took (1: no retry).
+    pub attempts: u32,
+    /// File bytes moved: the file's length for a download; the files' for
+    /// an upload; what moved so far when the call failed.
+    pub bytes: u64,
+    /// 1 when `sha256` holds the file's digest (asked with `checksum`, and
+    /// the call succeeded); else 0.
+    pub has_sha256: c_int,
+    /// The SHA-256 of the file (of the first file of a multi-file upload).
+    pub sha256: [u8; 32],
+    /// The same as 64 lowercase hex digits and a NUL, as `sha256sum` prints it.
+    pub sha256_hex: [c_char; 65],
 }
 
 /// A C progress callback with its user data, as the core calls it.
@@ -626,6 +657,61 @@ pub(crate) struct CallbackSet {
     retry: crate::transfer::RetryOverride,
     resume: bool,
     segments: u32,
+    checksum: bool,
+    /// Filled by the call; written to `result_out` when the set is dropped
+    /// (at the end of the entry point, whatever its outcome).
+    receipt: crate::transfer::Receipt,
+    result_out: *mut kitsu_transfer_result,
+}
+
+impl Drop for CallbackSet {
+    fn drop(&mut self) {
+        // SAFETY: `result_out` is NULL or the caller's struct, valid for the
+        // call (the contract of kitsu_transfer_options), with its struct_size set.
+        unsafe { write_result(self.result_out, &self.receipt) };
+    }
+}
+
+/// Writes `receipt` into the caller's result struct, the fields that fit
+/// in its `struct_size`.
+///
+/// # Safety
+/// `out` is NULL or points to `out->struct_size` writable bytes.
+unsafe fn write_result(out: *mut kitsu_transfer_result, receipt: &crate::transfer::Receipt) {
+    type R = kitsu_transfer_result;
+    if out.is_null() {
+        return;
+    }
+    let struct_size = std::ptr::addr_of!((*out).struct_size).read_unaligned();
+    let fits = |offset: usize, size: usize| holds(struct_size, offset, size);
+    if fits(offset_of!(R, http_status), size_of::<u32>()) {
+        std::ptr::addr_of_mut!((*out).http_status).write_unaligned(u32::from(receipt.status));
+    }
+    if fits(offset_of!(R, attempts), size_of::<u32>()) {
+        std::ptr::addr_of_mut!((*out).attempts).write_unaligned(receipt.attempts);
+    }
+    if fits(offset_of!(R, bytes), size_of::<u64>()) {
+        std::ptr::addr_of_mut!((*out).bytes).write_unaligned(receipt.bytes);
+    }
+    let digest = receipt.sha256.first();
+    if fits(offset_of!(R, has_sha256), size_of::<c_int>()) {
+        std::ptr::addr_of_mut!((*out).has_sha256).write_unaligned(c_int::from(digest.is_some()));
+    }
+    if fits(offset_of!(R, sha256), 32) {
+        std::ptr::addr_of_mut!((*out).sha256).write_unaligned(digest.copied().unwrap_or([0; 32]));
+    }
+    if fits(offset_of!(R, sha256_hex), 65) {
+        let mut text = [0 as c_char; 65];
+        if let Some(digest) = digest {
+            for (slot, byte) in text
+                .iter_mut()
+                .zip(crate::transfer::checksum::hex(digest).bytes())
+            {
+                *slot = byte as c_char;
+            }
+        }
+        std::ptr::addr_of_mut!((*out).sha256_hex).write_unaligned(text);
+    }
 }
 
 impl CallbackSet {
@@ -644,6 +730,8 @@ impl CallbackSet {
             retry: self.retry,
             resume: self.resume,
             segments: self.segments,
+            checksum: self.checksum,
+            receipt: Some(&mut self.receipt),
         }
     }
 }
@@ -676,6 +764,9 @@ pub(crate) unsafe fn transfer_arg(
         retry: crate::transfer::RetryOverride::default(),
         resume: false,
         segments: 0,
+        checksum: false,
+        receipt: crate::transfer::Receipt::default(),
+        result_out: std::ptr::null_mut(),
     };
     if options.is_null() {
         return Ok(set);
@@ -742,6 +833,22 @@ pub(crate) unsafe fn transfer_arg(
         offset_of!(O, segments),
         std::ptr::addr_of!((*options).segments),
     );
+    if holds(struct_size, offset_of!(O, checksum), size_of::<c_int>()) {
+        set.checksum = std::ptr::addr_of!((*options).checksum).read_unaligned() != 0;
+    }
+    if holds(struct_size, offset_of!(O, result), size_of::<*mut c_void>()) {
+        let out = std::ptr::addr_of!((*options).result).read_unaligned();
+        if !out.is_null() {
+            let size = std::ptr::addr_of!((*out).struct_size).read_unaligned();
+            if size < size_of::<usize>() {
+                return Err(Error::InvalidParameter(format!(
+                    "kitsu_transfer_result.struct_size is {size}: set it to sizeof(kitsu_transfer_result)"
+                ))
+                .into());
+            }
+            set.result_out = out;
+        }
+    }
     set.on_event = on_event.map(|f| {
         Box::new(move |event: &Event<'_>| {
             let key = c_text(event.key);

@@ -52,6 +52,8 @@ pub struct Outcome {
     pub bytes: u64,
     /// The server's answer of an upload (JSON), if any.
     pub answer: Option<String>,
+    /// The SHA-256 of the item's file, when the batch asked for checksums.
+    pub sha256: Option<[u8; 32]>,
 }
 
 /// The combined counts of the items of one run, kept as running sums: an
@@ -305,6 +307,8 @@ pub(crate) fn run_batch(
         retry,
         resume,
         segments,
+        checksum,
+        receipt: _,
     } = options;
     let now = Instant::now();
     let shared = Shared {
@@ -341,12 +345,15 @@ pub(crate) fn run_batch(
                 retry,
                 resume,
                 segments,
+                checksum,
+                receipt: None,
             };
             let mut call = Call::new(client, item_options);
             let result = async {
                 call.check_cancelled()?;
-                let outcome = run_item(spec.index, &mut call).await?;
+                let mut outcome = run_item(spec.index, &mut call).await?;
                 call.complete()?;
+                outcome.sha256 = call.take_receipt(true).sha256.first().copied();
                 Ok(outcome)
             }
             .await;

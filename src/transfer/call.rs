@@ -47,6 +47,28 @@ pub struct TransferOptions<'a> {
     /// Ranged requests in flight at once for one file download, where the
     /// server answers ranges (0 or 1: one stream). See [`super::segmented`].
     pub segments: u32,
+    /// Compute the SHA-256 of every file moved, while its bytes stream
+    /// (see [`super::checksum`]); it comes in the [`Receipt`].
+    pub checksum: bool,
+    /// Filled when the call ends, successful or not: what it did.
+    pub receipt: Option<&'a mut Receipt>,
+}
+
+/// What a transfer did: the record a caller keeps (C:
+/// `kitsu_transfer_result`; Python: the result's attributes).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Receipt {
+    /// The HTTP status of the last answer (0: none came).
+    pub status: u16,
+    /// The last answer's headers, names in lower case, in the server's order.
+    pub headers: Vec<(String, String)>,
+    /// File bytes moved: a download's length, an upload's file bytes (of
+    /// the requests that succeeded, or moved so far when the call failed).
+    pub bytes: u64,
+    /// The most attempts one request of the call took (1: no retry).
+    pub attempts: u32,
+    /// The SHA-256 of each file moved, in order, when `checksum` was asked.
+    pub sha256: Vec<[u8; 32]>,
 }
 
 impl<'a> TransferOptions<'a> {
@@ -156,6 +178,9 @@ pub struct Call<'a> {
     retry: RetryPolicy,
     resume: bool,
     segments: u32,
+    checksum: bool,
+    receipt: Receipt,
+    receipt_out: Option<&'a mut Receipt>,
 
     operation: Operation,
     phase: Phase,
@@ -178,6 +203,8 @@ pub struct Call<'a> {
     meter: Arc<Meter>,
     seen: u64,
     last_activity: Instant,
+    /// The file changed: the next answer's length is the new total.
+    total_restarted: bool,
 }
 
 impl<'a> Call<'a> {
@@ -191,6 +218,9 @@ impl<'a> Call<'a> {
             retry: options.retry.over(client.config().retry),
             resume: options.resume,
             segments: options.segments.max(1),
+            checksum: options.checksum,
+            receipt: Receipt::default(),
+            receipt_out: options.receipt,
             operation: Operation::Download,
             phase: Phase::Connecting,
             phase_since: now,
@@ -207,6 +237,7 @@ impl<'a> Call<'a> {
             meter: Arc::new(Meter::default()),
             seen: 0,
             last_activity: now,
+            total_restarted: false,
         }
     }
 
@@ -232,6 +263,61 @@ impl<'a> Call<'a> {
 
     pub(crate) fn set_attempt(&mut self, attempt: u32) {
         self.attempt = attempt;
+        self.receipt.attempts = self.receipt.attempts.max(attempt);
+    }
+
+    /// Whether the caller asked for the SHA-256 of the files moved.
+    pub(crate) fn checksum_requested(&self) -> bool {
+        self.checksum
+    }
+
+    /// The SHA-256 of the next file of the call, computed by its sink or body.
+    pub(crate) fn add_digest(&mut self, digest: [u8; 32]) {
+        self.receipt.sha256.push(digest);
+    }
+
+    /// An answer came: its status and headers go in the receipt.
+    pub(crate) fn note_answer(&mut self, response: &reqwest::Response) {
+        self.receipt.status = response.status().as_u16();
+        self.receipt.headers = response
+            .headers()
+            .iter()
+            .map(|(name, value)| {
+                (
+                    name.as_str().to_string(),
+                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+    }
+
+    /// The server's file changed under the request in flight: its count
+    /// starts again, the total unknown until the new answer says it.
+    pub(crate) fn restart_bytes(&mut self) -> Result<()> {
+        self.meter.set(0);
+        self.seen = 0;
+        self.progress.restart(0, self.offset)?;
+        self.total_restarted = true;
+        Ok(())
+    }
+
+    /// The call's receipt, taken (a batch item's goes in its outcome).
+    pub(crate) fn take_receipt(&mut self, succeeded: bool) -> Receipt {
+        self.receipt.bytes = if succeeded {
+            self.offset
+        } else {
+            self.offset + self.meter.bytes()
+        };
+        self.receipt.attempts = self.receipt.attempts.max(1);
+        std::mem::take(&mut self.receipt)
+    }
+
+    /// Writes the receipt where the caller asked for it.
+    fn deliver_receipt(&mut self, succeeded: bool) {
+        let receipt = self.take_receipt(succeeded);
+        if let Some(out) = self.receipt_out.as_deref_mut() {
+            *out = receipt;
+        }
     }
 
     pub(crate) fn attempt(&self) -> u32 {
@@ -307,6 +393,9 @@ impl<'a> Call<'a> {
 
     /// A download's answer arrived: bytes start to move; `total` 0 if unknown.
     pub(crate) fn begin_bytes(&mut self, total: u64) -> Result<()> {
+        if std::mem::take(&mut self.total_restarted) {
+            self.progress.restart(self.offset + total, self.offset)?;
+        }
         self.progress.start(self.offset + total)?;
         self.enter(Phase::Transferring)
     }
@@ -596,11 +685,16 @@ impl Client {
         body: impl AsyncFnOnce(&mut Call<'_>) -> Result<T>,
     ) -> Result<T> {
         let mut call = Call::new(self, options);
-        call.check_cancelled()?;
-        self.block_on(async {
+        if let Err(error) = call.check_cancelled() {
+            call.deliver_receipt(false);
+            return Err(error);
+        }
+        let result = self.block_on(async {
             let value = body(&mut call).await?;
             call.complete()?;
             Ok(value)
-        })
+        });
+        call.deliver_receipt(result.is_ok());
+        result
     }
 }

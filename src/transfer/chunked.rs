@@ -173,12 +173,17 @@ pub(crate) fn resumable_plan(size: u64, chunk_size: u64) -> Vec<Chunk> {
 }
 
 /// A stable identity of a file's content: SHA-256 over its size, its
-/// modification time and its first and last 64 KiB. Stable across runs
-/// (a restarted upload finds its chunks), different when the file was
-/// rewritten (even in place at the same size: its time changed), and
+/// modification time, what the platform says changes with any write (the
+/// inode's change time, which even a restored modification time moves, and
+/// its device and inode numbers on Unix), its first and last 64 KiB, and 16
+/// samples of 4 KiB spread across the rest. Stable across runs (a restarted
+/// upload finds its chunks), different when the file was written since
+/// (in place, at the same size, with its modification time put back), and
 /// cheap for a 100 GiB file. Hex, 32 characters.
 pub fn fingerprint(path: &Path) -> Result<String> {
-    const SAMPLE: u64 = 64 * 1024;
+    const EDGE: u64 = 64 * 1024;
+    const SAMPLE: u64 = 4 * 1024;
+    const SAMPLES: u64 = 16;
     let metadata = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
     let size = metadata.len();
     let modified = metadata
@@ -191,14 +196,30 @@ pub fn fingerprint(path: &Path) -> Result<String> {
     let mut hasher = Sha256::new();
     hasher.update(size.to_le_bytes());
     hasher.update(modified.to_le_bytes());
-    let mut buffer = vec![0u8; SAMPLE as usize];
-    for start in [0, size.saturating_sub(SAMPLE)] {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        hasher.update(metadata.ctime().to_le_bytes());
+        hasher.update(metadata.ctime_nsec().to_le_bytes());
+        hasher.update(metadata.dev().to_le_bytes());
+        hasher.update(metadata.ino().to_le_bytes());
+    }
+    let mut places: Vec<(u64, u64)> = vec![(0, EDGE.min(size))];
+    let middle = size.saturating_sub(2 * EDGE);
+    if middle > 0 {
+        let step = middle / SAMPLES;
+        for i in 0..SAMPLES {
+            places.push((EDGE + i * step, SAMPLE.min(middle - i * step)));
+        }
+    }
+    places.push((size.saturating_sub(EDGE), EDGE.min(size)));
+    let mut buffer = vec![0u8; EDGE as usize];
+    for (start, len) in places {
         file.seek(SeekFrom::Start(start))
             .map_err(|e| Error::io(path, e))?;
-        let want = SAMPLE.min(size - start) as usize;
-        file.read_exact(&mut buffer[..want])
+        file.read_exact(&mut buffer[..len as usize])
             .map_err(|e| Error::io(path, e))?;
-        hasher.update(&buffer[..want]);
+        hasher.update(&buffer[..len as usize]);
     }
     let digest = hasher.finalize();
     Ok(digest[..16].iter().map(|b| format!("{b:02x}")).collect())
@@ -211,6 +232,27 @@ pub(crate) fn auth_for(client: &Client, url: &reqwest::Url) -> Auth {
     match reqwest::Url::parse(client.host()) {
         Ok(host) if host.origin() == url.origin() => Auth::Bearer,
         _ => Auth::None,
+    }
+}
+
+/// Sends a chunked upload's request. With extra headers (another
+/// service's credentials), a redirect to another origin is not followed:
+/// like the client's token, they go only to the origin they were given for.
+pub(crate) async fn send(
+    client: &Client,
+    headers: &[(HeaderName, HeaderValue)],
+    method: reqwest::Method,
+    url: &reqwest::Url,
+    label: &str,
+    auth: Auth,
+    build: impl FnMut(reqwest::RequestBuilder) -> Result<reqwest::RequestBuilder>,
+) -> Result<reqwest::Response> {
+    if headers.is_empty() {
+        client.send_url(method, url, label, auth, build).await
+    } else {
+        client
+            .send_url_same_origin(method, url, label, auth, build)
+            .await
     }
 }
 
@@ -274,8 +316,9 @@ where
     }
 }
 
-/// Fails `future` with [`Error::Stalled`] when `meter` has not moved for `stall`.
-async fn watch_stall<T>(
+/// Fails `future` with [`Error::Stalled`] when `meter` has not moved for
+/// `stall` (a request that moves no body counts as stalled from its start).
+pub(crate) async fn watch_stall<T>(
     meter: &Meter,
     stall: Duration,
     future: impl Future<Output = Result<T>>,
@@ -404,6 +447,36 @@ mod tests {
         assert_eq!(base64(b"fo"), "Zm8=");
         assert_eq!(base64(b"foo"), "Zm9v");
         assert_eq!(base64("été.mov".as_bytes()), "w6l0w6kubW92");
+    }
+
+    #[test]
+    fn the_fingerprint_sees_an_edit_in_the_middle_with_the_time_put_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.bin");
+        let mut bytes = vec![7u8; 3_000_000];
+        std::fs::write(&path, &bytes).unwrap();
+        let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
+        let first = fingerprint(&path).unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        bytes[1_500_000] = 8;
+        std::fs::write(&path, &bytes).unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(modified)
+            .unwrap();
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().modified().unwrap(),
+            modified
+        );
+        assert_ne!(first, fingerprint(&path).unwrap());
+        // Small files are read whole through the edges.
+        let small = dir.path().join("small.bin");
+        std::fs::write(&small, b"abc").unwrap();
+        assert_eq!(fingerprint(&small).unwrap().len(), 32);
+        std::fs::write(&small, b"").unwrap();
+        assert_eq!(fingerprint(&small).unwrap().len(), 32);
     }
 
     #[test]

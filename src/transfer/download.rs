@@ -22,6 +22,7 @@ use reqwest::{Method, StatusCode};
 use tempfile::NamedTempFile;
 
 use super::call::{Call, Meter};
+use super::checksum::Checksum;
 use super::retry::{retrying, Idempotency};
 use crate::client::{check_status, retry_after_secs, Auth, Client};
 use crate::error::{Error, Result};
@@ -34,6 +35,10 @@ const MAX_PREALLOCATION: u64 = 64 * 1024 * 1024;
 const NAME_MAX: usize = 255;
 /// Symlinks followed at most, as the kernel's own limit.
 const MAX_LINKS: usize = 40;
+/// A resumed download asks again for this many bytes before the end of
+/// what it holds, and continues only when they are the same: the held
+/// prefix is proven to be the server's file, validators or not.
+pub(crate) const OVERLAP: u64 = 16 * 1024;
 
 /// What identifies the file being fetched across attempts and calls: a
 /// strong ETag (or Last-Modified) for `If-Range`, and its full length.
@@ -66,6 +71,14 @@ pub(crate) trait Sink {
     fn resumed_entity(&self) -> Option<Entity> {
         None
     }
+    /// The last `len` bytes held (`len` <= [`Sink::written`]): what a
+    /// resumed request's overlap is compared with.
+    fn tail(&mut self, len: u64) -> Result<Vec<u8>>;
+    /// The SHA-256 of the bytes held, when the sink was asked to compute
+    /// it; after [`Sink::finish`].
+    fn digest(&mut self) -> Result<Option<[u8; 32]>> {
+        Ok(None)
+    }
 }
 
 /// How a [`FileSink`] holds the bytes until they are complete.
@@ -83,8 +96,8 @@ enum Storage {
 }
 
 /// The sidecar of a partial download.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct Sidecar {
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Sidecar {
     route: String,
     #[serde(flatten)]
     entity: Entity,
@@ -104,14 +117,17 @@ pub(crate) struct FileSink {
     /// The mode of a file already at the destination, kept when it is replaced.
     mode: Option<u32>,
     resumed: Option<Entity>,
+    /// Fed as bytes are written, when a checksum was asked for.
+    checksum: Option<Checksum>,
 }
 
 impl FileSink {
     /// Checks the target and creates the file the body goes to, before any
     /// request: a typo, a missing or read-only folder, or a device at the
     /// target costs no transfer. `resume_route`: keep a partial file for
-    /// this route (see [`Storage::Partial`]).
-    pub fn new(target: &Path, resume_route: Option<&str>) -> Result<FileSink> {
+    /// this route (see [`Storage::Partial`]). `checksum`: compute the
+    /// SHA-256 of what lands at the target.
+    pub fn new(target: &Path, resume_route: Option<&str>, checksum: bool) -> Result<FileSink> {
         let destination = resolve_destination(target)?;
         let folder = folder_of(&destination);
         if !folder.is_dir() {
@@ -136,6 +152,7 @@ impl FileSink {
             written,
             mode,
             resumed,
+            checksum: checksum.then(Checksum::new),
         })
     }
 
@@ -144,9 +161,10 @@ impl FileSink {
     }
 
     /// The open file, `len` bytes long, for writes at offsets (a segmented
-    /// download's streams share it).
+    /// download's streams share it); the sink then holds `len` bytes.
     pub(crate) fn sized_file(&mut self, len: u64) -> Result<&File> {
         let destination = self.destination.clone();
+        self.written = len;
         let file = self.file_mut()?;
         file.set_len(len).map_err(|e| Error::io(&destination, e))?;
         Ok(file)
@@ -201,6 +219,9 @@ impl Sink for FileSink {
         storage_file(&mut self.storage)?
             .write_all(chunk)
             .map_err(|e| Error::io(&self.destination, e))?;
+        if let Some(checksum) = &mut self.checksum {
+            checksum.feed(self.written, chunk);
+        }
         self.written += chunk.len() as u64;
         Ok(())
     }
@@ -216,6 +237,9 @@ impl Sink for FileSink {
             .and_then(|_| file.seek(SeekFrom::Start(0)).map(|_| ()))
             .map_err(|e| Error::io(&destination, e))?;
         self.written = 0;
+        if self.checksum.is_some() {
+            self.checksum = Some(Checksum::new());
+        }
         Ok(())
     }
 
@@ -225,11 +249,7 @@ impl Sink for FileSink {
                 route: route.clone(),
                 entity: entity.clone(),
             };
-            let text = serde_json::to_vec(&record).map_err(|e| Error::Io {
-                path: sidecar.clone(),
-                source: std::io::Error::other(e),
-            })?;
-            std::fs::write(sidecar, text).map_err(|e| Error::io(sidecar, e))?;
+            write_sidecar(sidecar, &record)?;
         }
         Ok(())
     }
@@ -243,6 +263,26 @@ impl Sink for FileSink {
 
     fn resumed_entity(&self) -> Option<Entity> {
         self.resumed.clone()
+    }
+
+    fn tail(&mut self, len: u64) -> Result<Vec<u8>> {
+        use std::os::unix::fs::FileExt;
+        let start = self.written.saturating_sub(len);
+        let mut bytes = vec![0u8; (self.written - start) as usize];
+        let destination = self.destination.clone();
+        self.file_mut()?
+            .read_exact_at(&mut bytes, start)
+            .map_err(|e| Error::io(&destination, e))?;
+        Ok(bytes)
+    }
+
+    fn digest(&mut self) -> Result<Option<[u8; 32]>> {
+        let Some(checksum) = self.checksum.take() else {
+            return Ok(None);
+        };
+        let (destination, len) = (self.destination.clone(), self.written);
+        let file = self.file_mut()?;
+        checksum.complete(file, &destination, len).map(Some)
     }
 }
 
@@ -352,32 +392,30 @@ fn temporary_file(folder: &Path, name: &str) -> Result<NamedTempFile> {
 
 /// The partial file and sidecar of `name` in `folder`, continued when the
 /// sidecar names the same route, otherwise started afresh.
+///
+/// Nothing there is trusted: a symlink at the partial path is removed (its
+/// target is never opened), any other file that is not a regular file with
+/// one link (a FIFO, a device, a folder, a hard link to another file) is
+/// refused before it is opened for writing, and the file is opened without
+/// following links and without blocking. It is then locked (`flock`,
+/// exclusive) for the whole call, so two processes resuming the same
+/// target never interleave: the second fails at once with a clear message.
 fn open_partial(folder: &Path, name: &str, route: &str) -> Result<(Storage, u64, Option<Entity>)> {
-    use std::os::unix::fs::OpenOptionsExt;
     let (path, sidecar) = partial_paths(folder, name);
-    let previous = std::fs::read(&sidecar)
-        .ok()
-        .and_then(|bytes| serde_json::from_slice::<Sidecar>(&bytes).ok())
-        .filter(|record| record.route == route);
-    let length = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    let file = open_locked_partial(&path)?;
+    let previous = read_sidecar(&sidecar).filter(|record| record.route == route);
+    let length = file.metadata().map_err(|e| Error::io(&path, e))?.len();
     let (file, written, entity) = match previous {
         Some(record) if length > 0 => {
-            let file = OpenOptions::new()
-                .append(true)
-                .open(&path)
+            let mut file = file;
+            file.seek(SeekFrom::End(0))
                 .map_err(|e| Error::io(&path, e))?;
             (file, length, Some(record.entity))
         }
         _ => {
-            // Anything else there is stale: start again.
+            // Anything else there is stale: start again, in the file we hold locked.
             let _ = std::fs::remove_file(&sidecar);
-            let file = OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o666)
-                .open(&path)
-                .map_err(|e| Error::io(&path, e))?;
+            file.set_len(0).map_err(|e| Error::io(&path, e))?;
             (file, 0, None)
         }
     };
@@ -388,6 +426,165 @@ fn open_partial(folder: &Path, name: &str, route: &str) -> Result<(Storage, u64,
         route: route.to_string(),
     };
     Ok((storage, written, entity))
+}
+
+/// What stands at a path we are about to open, without following a link.
+fn kind_at(path: &Path) -> Result<Option<std::fs::FileType>> {
+    match std::fs::symlink_metadata(path) {
+        Ok(metadata) => Ok(Some(metadata.file_type())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(path, e)),
+    }
+}
+
+/// A human name for a file type that is not a regular file.
+fn special_kind(kind: std::fs::FileType) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt;
+    if kind.is_file() {
+        None
+    } else if kind.is_symlink() {
+        Some("a symbolic link")
+    } else if kind.is_dir() {
+        Some("a folder")
+    } else if kind.is_char_device() {
+        Some("a character device")
+    } else if kind.is_block_device() {
+        Some("a block device")
+    } else if kind.is_fifo() {
+        Some("a FIFO")
+    } else if kind.is_socket() {
+        Some("a socket")
+    } else {
+        Some("not a regular file")
+    }
+}
+
+/// Opens (creating it if missing) the regular file at `path` for reading
+/// and writing, never through a link and never blocking, and locks it.
+/// Loops when another process replaced the file between the open and the
+/// lock (the lock must be on the file the path names).
+fn open_locked_partial(path: &Path) -> Result<File> {
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    for _ in 0..MAX_LINKS {
+        match kind_at(path)? {
+            Some(kind) if kind.is_symlink() => {
+                // Removing a link never touches what it points to.
+                std::fs::remove_file(path).map_err(|e| Error::io(path, e))?;
+            }
+            Some(kind) => {
+                if let Some(kind) = special_kind(kind) {
+                    return Err(Error::NotARegularFile {
+                        path: path.to_path_buf(),
+                        kind,
+                    });
+                }
+            }
+            None => {}
+        }
+        let file = match OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .mode(0o666)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+            .open(path)
+        {
+            Ok(file) => file,
+            // A link or special file put there since the look: look again.
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => continue,
+            Err(e) if e.raw_os_error() == Some(libc::ENXIO) => continue,
+            Err(e) => return Err(Error::io(path, e)),
+        };
+        let metadata = file.metadata().map_err(|e| Error::io(path, e))?;
+        if let Some(kind) = special_kind(metadata.file_type()) {
+            return Err(Error::NotARegularFile {
+                path: path.to_path_buf(),
+                kind,
+            });
+        }
+        if metadata.nlink() > 1 {
+            return Err(Error::NotARegularFile {
+                path: path.to_path_buf(),
+                kind: "a file with other hard links",
+            });
+        }
+        // SAFETY: a valid descriptor owned by `file`.
+        if unsafe {
+            libc::flock(
+                std::os::unix::io::AsRawFd::as_raw_fd(&file),
+                libc::LOCK_EX | libc::LOCK_NB,
+            )
+        } != 0
+        {
+            let error = std::io::Error::last_os_error();
+            if error.raw_os_error() == Some(libc::EWOULDBLOCK) {
+                return Err(Error::io(
+                    path,
+                    std::io::Error::new(
+                        std::io::ErrorKind::WouldBlock,
+                        "another transfer is resuming this download now (its partial file is locked); \
+                         wait for it or download to another target",
+                    ),
+                ));
+            }
+            return Err(Error::io(path, error));
+        }
+        // Still the file the path names (not renamed onto a target, not replaced)?
+        match std::fs::symlink_metadata(path) {
+            Ok(now) if now.dev() == metadata.dev() && now.ino() == metadata.ino() => {
+                return Ok(file)
+            }
+            Ok(_) => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(Error::io(path, e)),
+        }
+    }
+    Err(Error::io(
+        path,
+        std::io::Error::other("the partial file keeps being replaced by another program"),
+    ))
+}
+
+/// The sidecar's record, if a small regular file (no link) holds one.
+fn read_sidecar(sidecar: &Path) -> Option<Sidecar> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    const MAX_SIDECAR: u64 = 64 * 1024;
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(sidecar)
+        .ok()?;
+    if !file.metadata().ok()?.is_file() {
+        return None;
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_SIDECAR).read_to_end(&mut bytes).ok()?;
+    parse_sidecar(&bytes)
+}
+
+/// A sidecar's bytes as its record; anything else is none.
+pub(crate) fn parse_sidecar(bytes: &[u8]) -> Option<Sidecar> {
+    serde_json::from_slice::<Sidecar>(bytes).ok()
+}
+
+/// Writes the sidecar through a new temporary file renamed onto it: a link
+/// or anything else at its name is replaced, never written through.
+fn write_sidecar(sidecar: &Path, record: &Sidecar) -> Result<()> {
+    let text =
+        serde_json::to_vec(record).map_err(|e| Error::io(sidecar, std::io::Error::other(e)))?;
+    let folder = folder_of(sidecar);
+    let mut temporary = tempfile::Builder::new()
+        .prefix(".kitsu-sidecar.")
+        .tempfile_in(&folder)
+        .map_err(|e| Error::io(&folder, e))?;
+    temporary
+        .write_all(&text)
+        .map_err(|e| Error::io(sidecar, e))?;
+    temporary
+        .persist(sidecar)
+        .map_err(|e| Error::io(sidecar, e.error))?;
+    Ok(())
 }
 
 /// `.<name>.kitsu-partial` and its `.json` sidecar in `folder` (a hashed
@@ -504,6 +701,10 @@ impl Sink for MemorySink {
         self.data.clear();
         Ok(())
     }
+    fn tail(&mut self, len: u64) -> Result<Vec<u8>> {
+        let start = self.data.len().saturating_sub(len as usize);
+        Ok(self.data[start..].to_vec())
+    }
 }
 
 /// What a download knows across its attempts.
@@ -512,13 +713,18 @@ struct Progressed {
     entity: Entity,
     /// When the first 202 came: the processing timeout counts from there.
     processing_since: Option<Instant>,
+    /// The file was started again because the server's changed (a 416 on
+    /// a resume, an overlap that differed): at most once per call, so a
+    /// server whose file keeps changing fails instead of looping.
+    started_again: bool,
 }
 
 /// GETs `path` into `sink` within `call`: 202s are waited out (up to the
 /// client's processing timeout, honouring Retry-After), failures worth
 /// another attempt are retried, and a body cut short continues with a
-/// ranged request. `accept` is the request's Accept header (a server may
-/// answer 202 only to some). Returns the byte count.
+/// ranged request that first proves the held bytes (see [`OVERLAP`]).
+/// `accept` is the request's Accept header (a server may answer 202 only
+/// to some). Returns the byte count.
 pub(crate) async fn fetch(
     call: &mut Call<'_>,
     client: &Client,
@@ -528,15 +734,25 @@ pub(crate) async fn fetch(
 ) -> Result<u64> {
     let mut state = Progressed {
         entity: sink.resumed_entity().unwrap_or_default(),
-        processing_since: None,
+        ..Progressed::default()
     };
     let received = retrying(call, Idempotency::Repeatable, async |call| {
         fetch_once(call, client, path, accept, sink, &mut state).await
     })
     .await?;
     sink.finish()?;
+    if let Some(digest) = sink.digest()? {
+        call.add_digest(digest);
+    }
     call.end_request(received, 1)?;
     Ok(received)
+}
+
+/// Why held bytes were dropped, when they were.
+enum Held {
+    Kept,
+    /// The server's file is not the one the held bytes came from.
+    Changed(String),
 }
 
 /// One attempt: a request (ranged when bytes are already held and the
@@ -549,6 +765,36 @@ async fn fetch_once(
     sink: &mut dyn Sink,
     state: &mut Progressed,
 ) -> Result<u64> {
+    loop {
+        match fetch_from_held(call, client, path, accept, sink, state).await? {
+            (Held::Kept, Some(received)) => return Ok(received),
+            (Held::Kept, None) => unreachable!("a kept prefix always streams"),
+            (Held::Changed(why), _) => {
+                if state.started_again {
+                    return Err(Error::InvalidResponse {
+                        path: path.into(),
+                        message: format!("{why}, again: the file keeps changing on the server"),
+                    });
+                }
+                state.started_again = true;
+                sink.restart()?;
+                state.entity = Entity::default();
+                call.restart_bytes()?;
+            }
+        }
+    }
+}
+
+/// One request from what the sink holds: `(Kept, Some(bytes))` when the
+/// body streamed, `(Changed, None)` when the held bytes must go.
+async fn fetch_from_held(
+    call: &mut Call<'_>,
+    client: &Client,
+    path: &str,
+    accept: &str,
+    sink: &mut dyn Sink,
+    state: &mut Progressed,
+) -> Result<(Held, Option<u64>)> {
     let config = client.config();
     let connect_secs = config.connect_timeout.as_secs();
     call.begin_request(path, sink.file().into_iter().collect(), 0)?;
@@ -558,9 +804,11 @@ async fn fetch_once(
         // No known length (a chunked answer): nothing to continue from.
         sink.restart()?;
     }
-    let range = range_from.map(|from| format!("bytes={from}-"));
+    // From a little before the end of what is held: those bytes must match.
+    let ask_from = range_from.map(|from| from.saturating_sub(OVERLAP));
+    let range = ask_from.map(|from| format!("bytes={from}-"));
     let validator = range.as_ref().and(state.entity.validator.as_deref());
-    let response = get_waiting(
+    let response = match get_waiting(
         call,
         client,
         path,
@@ -569,29 +817,40 @@ async fn fetch_once(
         validator,
         &mut state.processing_since,
     )
-    .await?;
+    .await
+    {
+        // More held than the server has: its file changed (got smaller).
+        Err(error) if range.is_some() && error.http_status() == Some(416) => {
+            return Ok((
+                Held::Changed(format!(
+                    "the server has fewer than the {held} bytes held (416)"
+                )),
+                None,
+            ))
+        }
+        other => other?,
+    };
 
     let entity = Entity {
         validator: validator_of(&response),
         total: None,
     };
+    let mut overlap = 0;
     let total = if response.status() == StatusCode::PARTIAL_CONTENT {
         let (start, whole) = content_range(&response).ok_or_else(|| Error::InvalidResponse {
             path: path.into(),
             message: "a 206 answer without a usable Content-Range".into(),
         })?;
-        if Some(start) != range_from || Some(whole) != state.entity.total {
-            // Not the continuation asked for: start the file again.
-            sink.restart()?;
-            state.entity = Entity::default();
-            return Err(Error::Network {
-                path: path.into(),
-                message: format!(
-                    "the server answered the range from {} with bytes {start}- of {whole}; starting again",
-                    range_from.unwrap_or(0)
-                ),
-            });
+        if Some(start) != ask_from || Some(whole) != state.entity.total {
+            return Ok((
+                Held::Changed(format!(
+                    "the server answered the range from {} with bytes {start}- of {whole}",
+                    ask_from.unwrap_or(0)
+                )),
+                None,
+            ));
         }
+        overlap = held - start;
         whole
     } else {
         // A whole body: the server ignored the range, or the file changed.
@@ -599,6 +858,10 @@ async fn fetch_once(
             sink.restart()?;
         }
         let total = response.content_length();
+        if state.entity.total.is_some() && total != state.entity.total {
+            // Another length than an earlier attempt's: the count starts again.
+            call.restart_bytes()?;
+        }
         state.entity = Entity {
             validator: entity.validator,
             total,
@@ -609,11 +872,35 @@ async fn fetch_once(
     call.begin_bytes(total)?;
     let meter = call.meter();
     meter.set(sink.written());
-    let received = call
-        .drive(stream_body(path, response, sink, &meter, connect_secs))
-        .await??;
-    Ok(received)
+    let expected_tail = if overlap > 0 {
+        sink.tail(overlap)?
+    } else {
+        Vec::new()
+    };
+    let streamed = call
+        .drive(stream_body(
+            path,
+            response,
+            sink,
+            &meter,
+            connect_secs,
+            &expected_tail,
+        ))
+        .await?;
+    match streamed {
+        Err(Error::InvalidResponse { message, .. }) if message == OVERLAP_DIFFERS => Ok((
+            Held::Changed(format!(
+                "the {overlap} bytes asked again before the {held} held differ from them"
+            )),
+            None,
+        )),
+        other => Ok((Held::Kept, Some(other?))),
+    }
 }
+
+/// The message [`stream_body`] fails with when a resumed answer's first
+/// bytes differ from what is held.
+const OVERLAP_DIFFERS: &str = "the overlap differs from the bytes held";
 
 /// GETs `path` (with `range` and `if_range`, when given) within `call`,
 /// waiting out 202s up to the client's processing timeout (counted from
@@ -634,6 +921,7 @@ pub(crate) async fn get_waiting(
                 Ok(ranged_get(request, accept, range, if_range))
             }))
             .await??;
+        call.note_answer(&response);
         if response.status() != StatusCode::ACCEPTED {
             return call
                 .drive(check_status(&Method::GET, path, response))
@@ -703,26 +991,51 @@ pub(crate) fn content_range(response: &reqwest::Response) -> Option<(u64, u64)> 
 
 /// Moves the body into the sink; the driver reads the count from `meter`.
 /// Returns what the sink holds at the end, which must be the announced
-/// length (the whole file's, for a 206) when there is one.
+/// length (the whole file's, for a 206) when there is one. The body's first
+/// bytes are compared with `held_tail` (the overlap of a resumed request)
+/// instead of being written; a difference fails with [`OVERLAP_DIFFERS`].
 pub(crate) async fn stream_body(
     path: &str,
     mut response: reqwest::Response,
     sink: &mut dyn Sink,
     meter: &Meter,
     connect_secs: u64,
+    held_tail: &[u8],
 ) -> Result<u64> {
     let expected = content_range(&response)
         .map(|(_, total)| total)
         .or(response.content_length())
         .unwrap_or(0);
+    let mut compared = 0usize;
     loop {
         match response.chunk().await {
             Ok(Some(bytes)) => {
-                sink.write(&bytes)?;
-                meter.set(sink.written());
+                let mut bytes = &bytes[..];
+                if compared < held_tail.len() {
+                    let n = bytes.len().min(held_tail.len() - compared);
+                    if bytes[..n] != held_tail[compared..compared + n] {
+                        return Err(Error::InvalidResponse {
+                            path: path.into(),
+                            message: OVERLAP_DIFFERS.into(),
+                        });
+                    }
+                    compared += n;
+                    bytes = &bytes[n..];
+                }
+                if !bytes.is_empty() {
+                    sink.write(bytes)?;
+                    meter.set(sink.written());
+                }
             }
             // A body shorter than its announced length is cut, whatever the framing said.
             Ok(None) if expected > 0 && sink.written() != expected => {
+                return Err(Error::IncompleteBody {
+                    path: path.into(),
+                    received: sink.written(),
+                    expected,
+                })
+            }
+            Ok(None) if compared < held_tail.len() => {
                 return Err(Error::IncompleteBody {
                     path: path.into(),
                     received: sink.written(),
@@ -755,7 +1068,7 @@ pub async fn to_file(
         return super::segmented::to_file(call, client, path, accept, target).await;
     }
     let resume_route = call.resume_requested().then_some(path);
-    let mut sink = FileSink::new(target, resume_route)?;
+    let mut sink = FileSink::new(target, resume_route, call.checksum_requested())?;
     let count = fetch(call, client, path, accept, &mut sink).await?;
     sink.commit()?;
     Ok(count)

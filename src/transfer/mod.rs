@@ -9,6 +9,7 @@
 pub mod batch;
 pub mod call;
 pub mod cancel;
+pub mod checksum;
 pub mod chunked;
 pub mod download;
 pub mod event;
@@ -21,7 +22,7 @@ pub mod tus;
 pub mod upload;
 
 pub use batch::{Outcome, DEFAULT_MAX_IN_FLIGHT};
-pub use call::{Call, TransferOptions};
+pub use call::{Call, Receipt, TransferOptions};
 pub use cancel::CancelToken;
 pub use chunked::{ChunkedOptions, ChunkedOutcome, UrlStore};
 pub use event::{Event, EventFn, Operation, Phase};

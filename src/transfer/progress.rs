@@ -6,7 +6,11 @@
 //!   known yet), during a 202 wait, during a stall;
 //! - `total` is set once, when known, and never changes afterwards;
 //! - on success a last call with the final count (`(total, total)` when known);
-//! - `done` never decreases and never exceeds a known `total`;
+//! - `done` never decreases and never exceeds a known `total`, with one
+//!   exception: when the server's file changed between two attempts (another
+//!   length, or held bytes that no longer match), the count starts again
+//!   with a call `(0, new_total)`, so the last call is still `(n, n)` with
+//!   `n` the bytes of the file written;
 //! - a callback returning `false` aborts with [`Error::AbortedByCallback`].
 //!
 //! [`Progress`] is only ever used by code running on the thread that called
@@ -81,6 +85,19 @@ impl<'a> Progress<'a> {
         if self.total == 0 {
             self.total = total.max(self.reported);
         }
+    }
+
+    /// The file changed on the server: `total` (0 unknown) replaces the
+    /// total and the count starts again from `floor` (what earlier requests
+    /// of the call moved), reported at once.
+    pub fn restart(&mut self, total: u64, floor: u64) -> Result<()> {
+        if !self.started {
+            return Ok(());
+        }
+        self.total = total;
+        self.reported = floor;
+        self.latest = floor;
+        self.call(floor)
     }
 
     /// Bytes moved so far; throttled.

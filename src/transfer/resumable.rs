@@ -19,13 +19,13 @@ use reqwest::Method;
 
 use super::call::{Call, Meter};
 use super::chunked::{
-    auth_for, chunk_with_retries, fingerprint, mime_of, resumable_plan, run_chunks, target_url,
-    with_headers, Chunk, ChunkedOptions, ChunkedOutcome, Verdict,
+    auth_for, chunk_with_retries, fingerprint, mime_of, resumable_plan, run_chunks, send,
+    target_url, watch_stall, with_headers, Chunk, ChunkedOptions, ChunkedOutcome, Verdict,
 };
 use super::event::Operation;
 use super::json::read_capped;
 use super::retry::is_transport_failure;
-use super::upload::{file_name_of, file_size, Layout, Part};
+use super::upload::{digests, file_name_of, file_size, new_checksums, Checksums, Layout, Part};
 use super::TransferOptions;
 use crate::client::{check_status, Auth, Client};
 use crate::error::{Error, Result};
@@ -33,10 +33,14 @@ use crate::error::{Error, Result};
 /// resumable.js's `permanentErrors`.
 pub const PERMANENT_ERRORS: [u16; 6] = [400, 404, 409, 415, 500, 501];
 
-/// resumable.js's identifier for `path`: `{size}-{fingerprint}`.
-pub fn identifier(path: &Path) -> Result<String> {
+/// resumable.js's identifier for `path` sent in chunks of `chunk_size`:
+/// `{size}-{chunk_size}-{fingerprint}`. The chunk size is part of it: a
+/// rerun with another chunk size is another upload (a lax server would
+/// otherwise report chunks of the old plan as present and assemble a
+/// corrupt file).
+pub fn identifier(path: &Path, chunk_size: u64) -> Result<String> {
     let size = file_size(path)?;
-    Ok(format!("{size}-{}", fingerprint(path)?))
+    Ok(format!("{size}-{chunk_size}-{}", fingerprint(path)?))
 }
 
 /// Uploads `path` to `url` (absolute, or a route of the client's host) in
@@ -69,6 +73,8 @@ struct Upload<'u> {
     skipped: AtomicU32,
     bytes_sent: AtomicU64,
     answer: Mutex<String>,
+    /// The file's SHA-256, fed by the chunks' bodies, when asked.
+    checksums: Option<Checksums>,
 }
 
 pub(crate) async fn upload_in(
@@ -81,7 +87,7 @@ pub(crate) async fn upload_in(
     chunked.check()?;
     let url = target_url(client, url)?;
     let size = file_size(path)?;
-    let identifier = format!("{size}-{}", fingerprint(path)?);
+    let identifier = identifier(path, chunked.chunk_size)?;
     let filename = file_name_of(path)?;
     let chunks = resumable_plan(size, chunked.chunk_size);
     let fields = vec![
@@ -111,6 +117,7 @@ pub(crate) async fn upload_in(
         skipped: AtomicU32::new(0),
         bytes_sent: AtomicU64::new(0),
         answer: Mutex::new(String::new()),
+        checksums: call.checksum_requested().then(|| new_checksums(1)),
     };
     let meter = call.meter();
     let policy = call.retry_policy();
@@ -118,7 +125,14 @@ pub(crate) async fn upload_in(
     let upload = &upload;
     let meter = &meter;
     run_chunks(call, &chunks, chunked.simultaneous, |chunk| async move {
-        if upload.chunked.test_chunks && upload.server_has(chunk).await {
+        // A test GET that never answers must not hold the upload: under
+        // the stall clock (no answer in time: send the chunk).
+        let has = async { Ok(upload.server_has(chunk).await) };
+        if upload.chunked.test_chunks
+            && watch_stall(&Meter::default(), stall, has)
+                .await
+                .unwrap_or(false)
+        {
             meter.add(chunk.len);
             upload.skipped.fetch_add(1, Ordering::Relaxed);
             return Ok(());
@@ -134,6 +148,11 @@ pub(crate) async fn upload_in(
     })
     .await?;
     call.observe_meter()?;
+    if let Some(checksums) = &upload.checksums {
+        for digest in digests(checksums, &[path.to_path_buf()])? {
+            call.add_digest(digest);
+        }
+    }
     let answer = upload
         .answer
         .lock()
@@ -178,12 +197,16 @@ impl Upload<'_> {
                 query.append_pair(name, &value);
             }
         }
-        let sent = self
-            .client
-            .send_url(Method::GET, &url, &self.label, self.auth, |r| {
-                Ok(with_headers(r, &self.headers))
-            })
-            .await;
+        let sent = send(
+            self.client,
+            &self.headers,
+            Method::GET,
+            &url,
+            &self.label,
+            self.auth,
+            |r| Ok(with_headers(r, &self.headers)),
+        )
+        .await;
         let Ok(response) = sent else {
             return false;
         };
@@ -206,16 +229,22 @@ impl Upload<'_> {
             offset: chunk.offset,
             len: chunk.len,
         });
-        let layout = Layout::new(&parts)?;
-        let response = self
-            .client
-            .send_url(Method::POST, &self.url, &self.label, self.auth, |request| {
+        let layout = Layout::new(&parts)?.hashing(self.checksums.clone());
+        let response = send(
+            self.client,
+            &self.headers,
+            Method::POST,
+            &self.url,
+            &self.label,
+            self.auth,
+            |request| {
                 Ok(with_headers(request, &self.headers)
                     .header(CONTENT_TYPE, layout.content_type())
                     .header(CONTENT_LENGTH, layout.content_length)
                     .body(layout.body(&meter)))
-            })
-            .await?;
+            },
+        )
+        .await?;
         let response = check_status(&Method::POST, &self.label, response).await?;
         let body = read_capped(self.client, &self.label, response).await?;
         Ok(String::from_utf8_lossy(&body).into_owned())

@@ -136,6 +136,9 @@ pub(crate) async fn retrying<T>(
             Err(error) => error,
         };
         let wrap = |error: Error| gave_up(error, attempts);
+        // Bytes the attempt moved since the driver's last look count too:
+        // an attempt shorter than a tick still made progress.
+        call.observe_meter()?;
         if call.bytes_moved() > before {
             in_a_row = 1;
             failing_since = None;

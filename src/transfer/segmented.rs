@@ -58,6 +58,9 @@ struct Plan {
     segments: Vec<Segment>,
     /// The server answered a range with other bytes: start again.
     stale: Cell<bool>,
+    /// The server answered a bounded range with the whole file (200): it
+    /// honours only open ranges, so the file comes in one stream.
+    one_stream: Cell<bool>,
 }
 
 impl Plan {
@@ -77,6 +80,7 @@ impl Plan {
             validator,
             segments,
             stale: Cell::new(false),
+            one_stream: Cell::new(false),
         }
     }
 
@@ -93,11 +97,14 @@ pub(crate) async fn to_file(
     accept: &str,
     target: &Path,
 ) -> Result<u64> {
-    let mut sink = FileSink::new(target, None)?;
+    let mut sink = FileSink::new(target, None, call.checksum_requested())?;
     let mut plan: Option<Plan> = None;
     let mut processing_since: Option<Instant> = None;
     let wanted = call.segments();
     let received = retrying(call, Idempotency::Repeatable, async |call| {
+        if plan.as_ref().is_some_and(|p| p.one_stream.get()) {
+            return Ok(None);
+        }
         if plan.as_ref().is_some_and(|p| p.stale.get()) {
             plan = None;
         }
@@ -113,7 +120,17 @@ pub(crate) async fn to_file(
             .await
     })
     .await?;
+    let Some(received) = received else {
+        // Bounded ranges are not honoured: one stream, as a plain download.
+        sink.restart()?;
+        let received = super::download::fetch(call, client, path, accept, &mut sink).await?;
+        sink.commit()?;
+        return Ok(received);
+    };
     sink.finish()?;
+    if let Some(digest) = sink.digest()? {
+        call.add_digest(digest);
+    }
     call.end_request(received, 1)?;
     sink.commit()?;
     Ok(received)
@@ -135,7 +152,7 @@ impl Attempt<'_> {
         sink: &mut FileSink,
         plan: &mut Option<Plan>,
         processing_since: &mut Option<Instant>,
-    ) -> Result<u64> {
+    ) -> Result<Option<u64>> {
         call.begin_request(self.path, vec![self.target.to_path_buf()], 0)?;
         let mut first = None;
         if plan.is_none() {
@@ -150,7 +167,7 @@ impl Attempt<'_> {
             )
             .await?;
             if response.status() != StatusCode::PARTIAL_CONTENT {
-                return self.whole_body(call, response, sink).await;
+                return self.whole_body(call, response, sink).await.map(Some);
             }
             let total = match content_range(&response) {
                 Some((0, total)) => total,
@@ -187,8 +204,11 @@ impl Attempt<'_> {
         // A segment that fails does not stop the others: what they move is
         // kept, and the next attempt asks only for what is missing.
         let outcomes = call.drive(futures_util::future::join_all(streams)).await?;
+        if plan.one_stream.get() {
+            return Ok(None);
+        }
         outcomes.into_iter().collect::<Result<Vec<()>>>()?;
-        Ok(plan.total)
+        Ok(Some(plan.total))
     }
 
     /// The server ignored the range: the whole body in one stream.
@@ -206,7 +226,7 @@ impl Attempt<'_> {
         let path = self.path;
         let connect_secs = self.client.config().connect_timeout.as_secs();
         let received = call
-            .drive(stream_body(path, response, sink, &meter, connect_secs))
+            .drive(stream_body(path, response, sink, &meter, connect_secs, &[]))
             .await??;
         Ok(received)
     }
@@ -239,6 +259,15 @@ impl Attempt<'_> {
                 let response = check_status(&Method::GET, path, response).await?;
                 let continues = response.status() == StatusCode::PARTIAL_CONTENT
                     && content_range(&response) == Some((segment.next(), plan.total));
+                if response.status() == StatusCode::OK {
+                    plan.one_stream.set(true);
+                    return Err(Error::InvalidResponse {
+                        path: path.into(),
+                        message: format!(
+                            "the server answered the range {range} with the whole file"
+                        ),
+                    });
+                }
                 if !continues {
                     plan.stale.set(true);
                     return Err(Error::Network {

@@ -19,12 +19,12 @@ use reqwest::Method;
 
 use super::call::{Call, Meter};
 use super::chunked::{
-    auth_for, base64, fingerprint, mime_of, target_url, with_headers, ChunkedOptions,
+    auth_for, base64, fingerprint, mime_of, send, target_url, with_headers, ChunkedOptions,
     ChunkedOutcome, UrlStore,
 };
 use super::event::Operation;
 use super::retry::{delay, gave_up, is_transport_failure, retrying, Idempotency};
-use super::upload::{file_name_of, file_size, Layout};
+use super::upload::{digests, file_name_of, file_size, new_checksums, Checksums, Layout};
 use super::TransferOptions;
 use crate::client::{check_status, Client};
 use crate::error::{Error, Result};
@@ -75,7 +75,9 @@ fn terminate(client: &Client, url: &reqwest::Url, chunked: &ChunkedOptions) {
     let Ok(headers) = chunked.header_map() else {
         return;
     };
-    let delete = client.send_url(
+    let delete = send(
+        client,
+        &headers,
         Method::DELETE,
         url,
         url.path(),
@@ -110,10 +112,12 @@ async fn upload_in(
     let size = file_size(path)?;
     let chunk_size = chunked.chunk_size;
     let chunk_count = size.div_ceil(chunk_size).max(1);
+    store.check()?;
     let tus = Tus {
         client,
         headers: chunked.header_map()?,
         path,
+        checksums: call.checksum_requested().then(|| new_checksums(1)),
     };
     call.expect(Operation::Upload, size, chunk_count as usize)?;
 
@@ -225,6 +229,11 @@ async fn upload_in(
     }
     meter.set(size);
     call.observe_meter()?;
+    if let Some(checksums) = &tus.checksums {
+        for digest in digests(checksums, &[path.to_path_buf()])? {
+            call.add_digest(digest);
+        }
+    }
     store.remove(key);
     Ok(ChunkedOutcome {
         upload: url.to_string(),
@@ -263,6 +272,8 @@ struct Tus<'t> {
     client: &'t Client,
     headers: Vec<(reqwest::header::HeaderName, reqwest::header::HeaderValue)>,
     path: &'t Path,
+    /// The file's SHA-256, fed by the PATCH bodies, when asked.
+    checksums: Option<Checksums>,
 }
 
 impl Tus<'_> {
@@ -279,22 +290,22 @@ impl Tus<'_> {
             base64(mime_of(self.path).as_bytes())
         );
         let label = endpoint.path();
-        let response = self
-            .client
-            .send_url(
-                Method::POST,
-                endpoint,
-                label,
-                auth_for(self.client, endpoint),
-                |r| {
-                    Ok(self
-                        .request(r)
-                        .header("Upload-Length", size)
-                        .header("Upload-Metadata", metadata.as_str())
-                        .header(CONTENT_LENGTH, 0))
-                },
-            )
-            .await?;
+        let response = send(
+            self.client,
+            &self.headers,
+            Method::POST,
+            endpoint,
+            label,
+            auth_for(self.client, endpoint),
+            |r| {
+                Ok(self
+                    .request(r)
+                    .header("Upload-Length", size)
+                    .header("Upload-Metadata", metadata.as_str())
+                    .header(CONTENT_LENGTH, 0))
+            },
+        )
+        .await?;
         let response = check_status(&Method::POST, label, response).await?;
         let location = response
             .headers()
@@ -308,16 +319,16 @@ impl Tus<'_> {
 
     /// HEAD: the server's offset, and the upload's length when it says.
     async fn head(&self, url: &reqwest::Url) -> Result<(u64, Option<u64>)> {
-        let response = self
-            .client
-            .send_url(
-                Method::HEAD,
-                url,
-                url.path(),
-                auth_for(self.client, url),
-                |r| Ok(self.request(r).header("Cache-Control", "no-store")),
-            )
-            .await?;
+        let response = send(
+            self.client,
+            &self.headers,
+            Method::HEAD,
+            url,
+            url.path(),
+            auth_for(self.client, url),
+            |r| Ok(self.request(r).header("Cache-Control", "no-store")),
+        )
+        .await?;
         let response = check_status(&Method::HEAD, url.path(), response).await?;
         let offset = header_u64(&response, "Upload-Offset")
             .ok_or_else(|| invalid(url, "the HEAD answer has no Upload-Offset"))?;
@@ -332,24 +343,24 @@ impl Tus<'_> {
         len: u64,
         meter: &std::sync::Arc<Meter>,
     ) -> Result<u64> {
-        let layout = Layout::octets(self.path, offset, len);
-        let response = self
-            .client
-            .send_url(
-                Method::PATCH,
-                url,
-                url.path(),
-                auth_for(self.client, url),
-                |r| {
-                    Ok(self
-                        .request(r)
-                        .header("Upload-Offset", offset)
-                        .header(CONTENT_TYPE, "application/offset+octet-stream")
-                        .header(CONTENT_LENGTH, len)
-                        .body(layout.body(meter)))
-                },
-            )
-            .await?;
+        let layout = Layout::octets(self.path, offset, len).hashing(self.checksums.clone());
+        let response = send(
+            self.client,
+            &self.headers,
+            Method::PATCH,
+            url,
+            url.path(),
+            auth_for(self.client, url),
+            |r| {
+                Ok(self
+                    .request(r)
+                    .header("Upload-Offset", offset)
+                    .header(CONTENT_TYPE, "application/offset+octet-stream")
+                    .header(CONTENT_LENGTH, len)
+                    .body(layout.body(meter)))
+            },
+        )
+        .await?;
         let response = check_status(&Method::PATCH, url.path(), response).await?;
         let new_offset = header_u64(&response, "Upload-Offset")
             .ok_or_else(|| invalid(url, "the PATCH answer has no Upload-Offset"))?;
@@ -394,6 +405,37 @@ impl Store {
             UrlStore::Default => default_store_path(),
         };
         Store { path }
+    }
+
+    /// Refuses a store path that cannot hold the store (a folder, a
+    /// device), before anything is created on the server: an upload whose
+    /// URL cannot be kept would be an orphan there.
+    pub fn check(&self) -> Result<()> {
+        let Some(path) = &self.path else {
+            return Ok(());
+        };
+        match std::fs::metadata(path) {
+            Ok(metadata) if !metadata.is_file() => Err(Error::InvalidParameter(format!(
+                "the tus URL store {} is not a regular file",
+                path.display()
+            ))),
+            Ok(_) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let folder = match path.parent() {
+                    Some(parent) if !parent.as_os_str().is_empty() => parent,
+                    _ => Path::new("."),
+                };
+                // Its folder must be (or become) a folder.
+                match std::fs::metadata(folder) {
+                    Ok(m) if !m.is_dir() => Err(Error::InvalidParameter(format!(
+                        "the tus URL store's folder {} is not a folder",
+                        folder.display()
+                    ))),
+                    _ => Ok(()),
+                }
+            }
+            Err(e) => Err(Error::io(path, e)),
+        }
     }
 
     fn read(&self) -> serde_json::Map<String, serde_json::Value> {

@@ -18,6 +18,7 @@ use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use reqwest::Method;
 
 use super::call::{Call, Meter};
+use super::checksum::Checksum;
 use super::event::Operation;
 use super::retry::{retrying, Idempotency};
 use crate::client::{check_status, Auth, Client};
@@ -80,6 +81,30 @@ pub(crate) struct Layout {
     pub content_length: u64,
     file_bytes: u64,
     files: Vec<PathBuf>,
+    /// Fed with the bytes of each file as they are read, when asked.
+    checksums: Option<Checksums>,
+}
+
+/// The checksums of an upload's files (by their index), fed by the bodies
+/// of every attempt (bytes sent again are skipped by [`Checksum::feed`]).
+pub(crate) type Checksums = Arc<std::sync::Mutex<Vec<Checksum>>>;
+
+/// Fresh checksums for `count` files.
+pub(crate) fn new_checksums(count: usize) -> Checksums {
+    Arc::new(std::sync::Mutex::new(vec![Checksum::new(); count]))
+}
+
+/// The digests of `files` (each `sizes[i]` bytes): what was not fed in
+/// order is read from the file.
+pub(crate) fn digests(checksums: &Checksums, files: &[PathBuf]) -> Result<Vec<[u8; 32]>> {
+    let sums = std::mem::take(&mut *checksums.lock().unwrap_or_else(|e| e.into_inner()));
+    sums.into_iter()
+        .zip(files)
+        .map(|(sum, path)| {
+            let len = file_size(path)?;
+            sum.complete_at(path, len)
+        })
+        .collect()
 }
 
 impl Layout {
@@ -96,7 +121,14 @@ impl Layout {
             content_length: len,
             file_bytes: len,
             files: vec![path.to_path_buf()],
+            checksums: None,
         }
+    }
+
+    /// The files' bytes feed `checksums` (by file index) as they are read.
+    pub fn hashing(mut self, checksums: Option<Checksums>) -> Layout {
+        self.checksums = checksums;
+        self
     }
 
     /// The multipart Content-Type of this body.
@@ -166,6 +198,7 @@ impl Layout {
             content_length,
             file_bytes,
             files,
+            checksums: None,
         })
     }
 
@@ -176,6 +209,7 @@ impl Layout {
             segments: self.segments.iter().cloned().collect(),
             open: None,
             meter: meter.clone(),
+            checksums: self.checksums.clone(),
         };
         let stream = futures_util::stream::unfold(state, |mut state| async move {
             match state.next_chunk().await {
@@ -238,12 +272,16 @@ struct OpenFile {
     file: std::fs::File,
     path: PathBuf,
     remaining: u64,
+    /// Where the next byte read sits in the file, and the file's index.
+    position: u64,
+    index: u32,
 }
 
 struct StreamState {
     segments: VecDeque<Arc<Segment>>,
     open: Option<OpenFile>,
     meter: Arc<Meter>,
+    checksums: Option<Checksums>,
 }
 
 impl StreamState {
@@ -253,7 +291,14 @@ impl StreamState {
                 if open.remaining == 0 {
                     continue;
                 }
+                let (position, index) = (open.position, open.index);
                 let (open, chunk) = read_chunk(open).await?;
+                if let Some(checksums) = &self.checksums {
+                    let mut sums = checksums.lock().unwrap_or_else(|e| e.into_inner());
+                    if let Some(sum) = sums.get_mut(index as usize) {
+                        sum.feed(position, &chunk);
+                    }
+                }
                 self.meter.add(chunk.len() as u64);
                 self.open = Some(open);
                 return Ok(Some(chunk));
@@ -280,6 +325,8 @@ impl StreamState {
                         file,
                         path: path.clone(),
                         remaining: *size,
+                        position: *offset,
+                        index: *index,
                     });
                 }
             }
@@ -312,6 +359,7 @@ async fn read_chunk(mut open: OpenFile) -> Result<(OpenFile, Bytes)> {
         }
     })?;
     open.remaining -= buffer.len() as u64;
+    open.position += buffer.len() as u64;
     Ok((open, Bytes::from(buffer)))
 }
 
@@ -405,12 +453,21 @@ pub(crate) async fn send_multipart(
     idempotency: Idempotency,
 ) -> Result<String> {
     let layout = Layout::new(parts)?;
+    let checksums = call
+        .checksum_requested()
+        .then(|| new_checksums(layout.files.len()));
+    let layout = layout.hashing(checksums.clone());
     call.set_operation(Operation::Upload);
     call.expect_at_least(layout.file_bytes, layout.files.len())?;
     let text = retrying(call, idempotency, async |call| {
         send_once(call, client, path, &layout).await
     })
     .await?;
+    if let Some(checksums) = &checksums {
+        for digest in digests(checksums, &layout.files)? {
+            call.add_digest(digest);
+        }
+    }
     call.end_request(layout.file_bytes, layout.files.len())?;
     Ok(text)
 }
@@ -433,6 +490,7 @@ async fn send_once(
         }))
         .await??;
     call.observe_meter()?;
+    call.note_answer(&response);
     let response = call
         .drive(check_status(&Method::POST, path, response))
         .await??;
@@ -499,6 +557,7 @@ mod tests {
             segments: layout.segments.iter().cloned().collect(),
             open: None,
             meter: meter.clone(),
+            checksums: None,
         };
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()

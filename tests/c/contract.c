@@ -10,6 +10,8 @@
 #endif
 #include "harness.h"
 
+#include <stddef.h>
+
 /* Only in builds with the test-panic feature (the tests enable it); not in kitsu.h. */
 #ifdef __cplusplus
 extern "C"
@@ -399,6 +401,57 @@ static void test_null_parameters(kitsu_client *c) {
     CHECK(out == NULL && json == NULL && data == NULL, "outputs untouched on failure");
 }
 
+/* The result record: status, attempts, bytes and the SHA-256 computed in
+ * the same pass, for a download and for the upload of what was downloaded;
+ * an older, shorter struct gets only the fields that fit. */
+static void test_transfer_result(kitsu_client *client) {
+    static const char *expected = "011c84f4e24161691915bad9598e9c9fdb6c42ff2ba9bc081e540d54970fbd12";
+    char target[1024];
+    path_in_scratch(target, sizeof target, "digest.bin");
+    kitsu_transfer_result result = KITSU_TRANSFER_RESULT_INIT;
+    kitsu_transfer_options options = KITSU_TRANSFER_OPTIONS_INIT;
+    options.checksum = 1;
+    options.result = &result;
+    kitsu_result rc = kitsu_client_download(client, "files/fixed/5000", target, &options, NULL, NULL);
+    CHECK(rc == KITSU_RESULT_OK, "download with checksum: %s", last_message());
+    CHECK(result.http_status == 200 && result.attempts == 1 && result.bytes == 5000,
+          "result %u %u %llu", result.http_status, result.attempts, (unsigned long long)result.bytes);
+    CHECK(result.has_sha256 == 1 && strcmp(result.sha256_hex, expected) == 0, "sha256 %s", result.sha256_hex);
+    CHECK(result.sha256[0] == 0x01 && result.sha256[31] == 0x12, "sha256 bytes");
+
+    const char *files[1] = {target};
+    kitsu_transfer_result sent = KITSU_TRANSFER_RESULT_INIT;
+    options.result = &sent;
+    rc = kitsu_client_upload(client, "upload/echo", files, 1, NULL, &options, NULL, NULL, NULL);
+    CHECK(rc == KITSU_RESULT_OK && sent.has_sha256 == 1 && strcmp(sent.sha256_hex, expected) == 0,
+          "upload digest %s: %s", sent.sha256_hex, last_message());
+
+    /* Without checksum: none; a failure still fills the record. */
+    kitsu_transfer_result failed_call = KITSU_TRANSFER_RESULT_INIT;
+    kitsu_transfer_options plain = KITSU_TRANSFER_OPTIONS_INIT;
+    plain.result = &failed_call;
+    rc = kitsu_client_download(client, "status/404", target, &plain, NULL, NULL);
+    CHECK(rc != KITSU_RESULT_OK && failed_call.http_status == 404 && failed_call.has_sha256 == 0,
+          "failed call's record: %u", failed_call.http_status);
+
+    /* A caller built against a header whose struct ended after `bytes`. */
+    unsigned char older[sizeof(kitsu_transfer_result)];
+    memset(older, 0xEE, sizeof older);
+    size_t short_size = offsetof(kitsu_transfer_result, has_sha256);
+    memcpy(older, &short_size, sizeof short_size);
+    options.result = (kitsu_transfer_result *)(void *)older;
+    rc = kitsu_client_download(client, "files/fixed/5000", target, &options, NULL, NULL);
+    CHECK(rc == KITSU_RESULT_OK, "short result struct: %s", last_message());
+    CHECK(older[short_size] == 0xEE && older[sizeof older - 1] == 0xEE, "wrote past the caller's struct_size");
+
+    /* struct_size 0 is refused before anything is sent. */
+    kitsu_transfer_result zero;
+    memset(&zero, 0, sizeof zero);
+    options.result = &zero;
+    rc = kitsu_client_download(client, "files/fixed/5000", target, &options, NULL, NULL);
+    CHECK(rc == KITSU_RESULT_INVALID_PARAMETER, "struct_size 0: %u", rc);
+}
+
 static void test_invalid_utf8(kitsu_client *c) {
     char *json = NULL;
     CHECK(kitsu_client_get(c, "data/\xff\xfe", &json) == KITSU_RESULT_INVALID_UTF8, "utf8");
@@ -447,6 +500,7 @@ int main(int argc, char **argv) {
     test_json_calls(client);
     test_settings(client);
     test_null_parameters(client);
+    test_transfer_result(client);
     test_invalid_utf8(client);
     CHECK(kitsu_client_log_out(client) == KITSU_RESULT_OK, "log_out");
     kitsu_client_free(client);

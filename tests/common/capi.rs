@@ -174,6 +174,8 @@ impl Events {
             max_delay_ms: 0,
             resume: 0,
             segments: 0,
+            checksum: 0,
+            result: std::ptr::null_mut(),
         }
     }
 

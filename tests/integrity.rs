@@ -1,0 +1,602 @@
+//! Integrity (issue 21): nothing written outside the target, never success
+//! with wrong bytes, and progress that ends at the file's bytes. Against a
+//! server of this file's own that lies on purpose: its file changes between
+//! requests, it cuts every connection after a few bytes, it has no
+//! validators, and it answers ranges as Zou does (206, 416 past the end).
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use kitsu::api::raw::blocking as raw;
+use kitsu::transfer::Receipt;
+use kitsu::{Client, Error, TransferOptions};
+use sha2::{Digest, Sha256};
+
+/// How the server answers `GET /api/files/<name>`.
+#[derive(Clone, Default)]
+struct Behaviour {
+    /// Bytes of a body sent before the connection is closed (None: all).
+    cut_after: Option<usize>,
+    /// Honour `Range` (206 / 416); else always 200 with the whole file.
+    ranges: bool,
+    /// Answer bounded ranges (`bytes=a-b`) with 200 and the whole file,
+    /// though `bytes=a-` gets its 206 (a server that half supports ranges).
+    whole_for_bounded: bool,
+    /// An ETag (else no validator at all, as Zou's cold movies).
+    etag: Option<String>,
+}
+
+#[derive(Default)]
+struct Files {
+    content: HashMap<String, Vec<u8>>,
+    /// The content of a file from its second request on (it changed).
+    changed: HashMap<String, Vec<u8>>,
+    behaviour: Behaviour,
+    /// Requests seen, as "GET name Range".
+    log: Vec<String>,
+}
+
+struct LyingServer {
+    base: String,
+    files: Arc<Mutex<Files>>,
+}
+
+impl LyingServer {
+    fn start() -> LyingServer {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let files = Arc::new(Mutex::new(Files::default()));
+        let shared = files.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let files = shared.clone();
+                std::thread::spawn(move || serve(stream, files));
+            }
+        });
+        LyingServer {
+            base: format!("http://127.0.0.1:{port}/api"),
+            files,
+        }
+    }
+
+    fn put(&self, name: &str, content: Vec<u8>) {
+        self.files
+            .lock()
+            .unwrap()
+            .content
+            .insert(name.into(), content);
+    }
+
+    fn behave(&self, behaviour: Behaviour) {
+        self.files.lock().unwrap().behaviour = behaviour;
+    }
+
+    fn log(&self) -> Vec<String> {
+        self.files.lock().unwrap().log.clone()
+    }
+
+    fn client(&self) -> Client {
+        let client = Client::new(&self.base).unwrap();
+        client.set_tokens(Some("token"), None);
+        client
+            .update_config(|c| {
+                c.retry.initial_delay = Duration::from_millis(10);
+                c.retry.max_delay = Duration::from_millis(50);
+            })
+            .unwrap();
+        client
+    }
+}
+
+fn serve(stream: TcpStream, files: Arc<Mutex<Files>>) {
+    let mut writer = stream.try_clone().unwrap();
+    let mut reader = BufReader::new(stream);
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let target = line.split_whitespace().nth(1).unwrap_or("").to_string();
+        let mut range = String::new();
+        loop {
+            let mut header = String::new();
+            if reader.read_line(&mut header).unwrap_or(0) == 0 {
+                return;
+            }
+            let header = header.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = header.split_once(':') {
+                if name.eq_ignore_ascii_case("range") {
+                    range = value.trim().to_string();
+                }
+            }
+        }
+        let name = target.trim_start_matches("/api/files/").to_string();
+        let (content, behaviour) = {
+            let mut files = files.lock().unwrap();
+            files.log.push(format!("GET {name} {range}"));
+            let served = (files.content.get(&name).cloned(), files.behaviour.clone());
+            if let Some(next) = files.changed.remove(&name) {
+                files.content.insert(name.clone(), next);
+            }
+            served
+        };
+        let Some(content) = content else {
+            let body = b"{\"message\": \"not found\"}";
+            let _ = write!(
+                writer,
+                "HTTP/1.1 404 Not Found\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            );
+            let _ = writer.write_all(body);
+            continue;
+        };
+        let len = content.len() as u64;
+        let etag = behaviour
+            .etag
+            .as_ref()
+            .map(|e| format!("ETag: {e}\r\n"))
+            .unwrap_or_default();
+        let asked = range
+            .strip_prefix("bytes=")
+            .and_then(|r| r.split_once('-'))
+            .map(|(a, b)| (a.parse::<u64>().unwrap_or(0), b.parse::<u64>().ok()));
+        let (status, start, end) = match asked {
+            Some((_, Some(_))) if behaviour.whole_for_bounded => (200, 0, len),
+            Some((a, b)) if behaviour.ranges => {
+                if a >= len {
+                    let _ = write!(
+                        writer,
+                        "HTTP/1.1 416 Range Not Satisfiable\r\nContent-Range: bytes */{len}\r\nContent-Length: 0\r\n\r\n"
+                    );
+                    continue;
+                }
+                (206, a, b.map_or(len, |b| (b + 1).min(len)))
+            }
+            _ => (200, 0, len),
+        };
+        let mut head = if status == 206 {
+            format!(
+                "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes {start}-{}/{len}\r\n",
+                end - 1
+            )
+        } else {
+            "HTTP/1.1 200 OK\r\n".to_string()
+        };
+        head.push_str(&format!(
+            "Content-Length: {}\r\nAccept-Ranges: bytes\r\n{etag}\r\n",
+            end - start
+        ));
+        if writer.write_all(head.as_bytes()).is_err() {
+            return;
+        }
+        let body = &content[start as usize..end as usize];
+        match behaviour.cut_after {
+            Some(cut) if cut < body.len() => {
+                let _ = writer.write_all(&body[..cut]);
+                let _ = writer.flush();
+                std::thread::sleep(Duration::from_millis(5));
+                let _ = writer.shutdown(std::net::Shutdown::Both);
+                return;
+            }
+            _ => {
+                if writer.write_all(body).is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+fn bytes(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| ((i * 31 + 7) as u8).wrapping_add(seed.wrapping_mul(101)))
+        .collect()
+}
+
+fn partial(target: &Path) -> PathBuf {
+    let name = target.file_name().unwrap().to_string_lossy();
+    target.with_file_name(format!(".{name}.kitsu-partial"))
+}
+
+fn sidecar(target: &Path) -> PathBuf {
+    let name = target.file_name().unwrap().to_string_lossy();
+    target.with_file_name(format!(".{name}.kitsu-partial.json"))
+}
+
+fn resume_options<'a>() -> TransferOptions<'a> {
+    TransferOptions {
+        resume: true,
+        ..TransferOptions::default()
+    }
+}
+
+/// Only what the test made is in the folder (no temporary file left).
+fn entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// 21.2: a symlink at the partial path is never followed: the file it
+/// points to keeps its bytes (on a 404 and on a success).
+#[test]
+fn a_symlink_at_the_partial_path_is_not_followed() {
+    let server = LyingServer::start();
+    server.put("real.bin", bytes(100_000, 1));
+    let client = server.client();
+    let dir = tempfile::tempdir().unwrap();
+    let victim = dir.path().join("victim.txt");
+    std::fs::write(&victim, b"somebody else's file").unwrap();
+    for route in ["files/missing.bin", "files/real.bin"] {
+        let target = dir.path().join("out.bin");
+        let _ = std::fs::remove_file(partial(&target));
+        std::os::unix::fs::symlink(&victim, partial(&target)).unwrap();
+        let result = raw::download(&client, route, &target, resume_options());
+        assert_eq!(
+            std::fs::read(&victim).unwrap(),
+            b"somebody else's file",
+            "{route}: the linked file was written"
+        );
+        if route.ends_with("real.bin") {
+            assert_eq!(result.unwrap(), 100_000);
+            assert_eq!(std::fs::read(&target).unwrap(), bytes(100_000, 1));
+        } else {
+            assert!(matches!(result, Err(ref e) if e.http_status() == Some(404)));
+        }
+    }
+    // A link at the sidecar's name is replaced, never written through.
+    let target = dir.path().join("cut.bin");
+    server.put("cut.bin", bytes(200_000, 2));
+    server.behave(Behaviour {
+        cut_after: Some(50_000),
+        ranges: true,
+        ..Behaviour::default()
+    });
+    std::os::unix::fs::symlink(&victim, sidecar(&target)).unwrap();
+    let once = TransferOptions {
+        resume: true,
+        retry: kitsu::transfer::RetryOverride {
+            max_attempts: Some(1),
+            ..Default::default()
+        },
+        ..TransferOptions::default()
+    };
+    assert!(raw::download(&client, "files/cut.bin", &target, once).is_err());
+    assert_eq!(std::fs::read(&victim).unwrap(), b"somebody else's file");
+}
+
+/// 21.3: a FIFO at the partial path is refused at once (it used to hang
+/// the call forever, the cancel token unheard).
+#[test]
+fn a_fifo_at_the_partial_path_is_refused_without_blocking() {
+    let server = LyingServer::start();
+    server.put("a.bin", bytes(1000, 3));
+    let client = server.client();
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("a.bin");
+    let fifo = std::ffi::CString::new(partial(&target).to_str().unwrap()).unwrap();
+    // SAFETY: a valid path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let result = raw::download(&client, "files/a.bin", &target, resume_options());
+        let _ = sender.send(result);
+    });
+    let result = receiver
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the download hung on a FIFO");
+    assert!(
+        matches!(result, Err(Error::NotARegularFile { kind: "a FIFO", .. })),
+        "{result:?}"
+    );
+    assert!(!dir.path().join("a.bin").exists());
+}
+
+/// 21.4: two transfers resuming one target never interleave: the partial
+/// file is locked, and the second fails at once with a clear message.
+#[test]
+fn a_partial_file_in_use_is_locked() {
+    let server = LyingServer::start();
+    server.put("l.bin", bytes(10_000, 4));
+    let client = server.client();
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("l.bin");
+    let holder = std::fs::File::create(partial(&target)).unwrap();
+    // SAFETY: a valid descriptor.
+    let fd = std::os::unix::io::AsRawFd::as_raw_fd(&holder);
+    assert_eq!(unsafe { libc::flock(fd, libc::LOCK_EX | libc::LOCK_NB) }, 0);
+    let result = raw::download(&client, "files/l.bin", &target, resume_options());
+    match result {
+        Err(Error::Io { source, .. }) => assert!(source.to_string().contains("locked")),
+        other => panic!("expected a lock error, got {other:?}"),
+    }
+    drop(holder);
+    assert_eq!(
+        raw::download(&client, "files/l.bin", &target, resume_options()).unwrap(),
+        10_000
+    );
+    assert_eq!(std::fs::read(&target).unwrap(), bytes(10_000, 4));
+    assert_eq!(entries(dir.path()), ["l.bin"]);
+}
+
+/// 21.4: a batch refuses a second item with the same target (the same
+/// file through another spelling too).
+#[test]
+fn a_batch_refuses_two_items_with_one_target() {
+    use kitsu::api::batch::{Batch, Item};
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    let mut batch = Batch::new();
+    let first = dir.path().join("same.bin");
+    batch
+        .add(Item::Download {
+            route: "files/a".into(),
+            target: first,
+        })
+        .unwrap();
+    let again = dir.path().join("sub/../same.bin");
+    let refused = batch.add(Item::Download {
+        route: "files/b".into(),
+        target: again,
+    });
+    assert!(
+        matches!(refused, Err(Error::InvalidParameter(ref m)) if m.contains("item 0")),
+        "{refused:?}"
+    );
+    assert_eq!(batch.len(), 1);
+}
+
+/// Writes a partial download of `route` for `target` as an earlier call
+/// with `resume` would have left it.
+fn leave_partial(target: &Path, route: &str, held: &[u8], total: u64) {
+    std::fs::write(partial(target), held).unwrap();
+    std::fs::write(
+        sidecar(target),
+        serde_json::json!({"route": route, "validator": null, "total": total}).to_string(),
+    )
+    .unwrap();
+}
+
+/// 21.5: a partial longer than the server's file (it got smaller) makes
+/// the call start again once, not fail with 416 forever.
+#[test]
+fn a_416_on_a_resume_starts_again() {
+    let server = LyingServer::start();
+    server.put("s.bin", bytes(1000, 5));
+    server.behave(Behaviour {
+        ranges: true,
+        ..Behaviour::default()
+    });
+    let client = server.client();
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("s.bin");
+    leave_partial(&target, "files/s.bin", &bytes(30_000, 9), 40_000);
+    let got = raw::download(&client, "files/s.bin", &target, resume_options());
+    assert_eq!(got.unwrap(), 1000);
+    assert_eq!(std::fs::read(&target).unwrap(), bytes(1000, 5));
+    assert_eq!(entries(dir.path()), ["s.bin"]);
+}
+
+/// 21.6: without validators, a file that changed between two calls (same
+/// length), and a partial extended with garbage, are not trusted: the
+/// overlap asked again differs, the download starts again, the bytes at
+/// the target are the server's.
+#[test]
+fn a_resume_proves_the_bytes_it_holds() {
+    let server = LyingServer::start();
+    server.behave(Behaviour {
+        ranges: true,
+        ..Behaviour::default()
+    });
+    let client = server.client();
+    let dir = tempfile::tempdir().unwrap();
+
+    // Changed on the server between the calls, same length, no validator.
+    let target = dir.path().join("m.bin");
+    server.put("m.bin", bytes(300_000, 7));
+    leave_partial(
+        &target,
+        "files/m.bin",
+        &bytes(300_000, 6)[..120_000],
+        300_000,
+    );
+    assert_eq!(
+        raw::download(&client, "files/m.bin", &target, resume_options()).unwrap(),
+        300_000
+    );
+    assert_eq!(std::fs::read(&target).unwrap(), bytes(300_000, 7));
+
+    // The right prefix with garbage after it.
+    let target = dir.path().join("g.bin");
+    server.put("g.bin", bytes(300_000, 8));
+    let mut held = bytes(300_000, 8)[..100_000].to_vec();
+    held.extend(std::iter::repeat_n(0xAB, 5000));
+    leave_partial(&target, "files/g.bin", &held, 300_000);
+    assert_eq!(
+        raw::download(&client, "files/g.bin", &target, resume_options()).unwrap(),
+        300_000
+    );
+    assert_eq!(std::fs::read(&target).unwrap(), bytes(300_000, 8));
+
+    // A good prefix is continued, from a little before its end.
+    let target = dir.path().join("ok.bin");
+    server.put("ok.bin", bytes(300_000, 10));
+    leave_partial(
+        &target,
+        "files/ok.bin",
+        &bytes(300_000, 10)[..200_000],
+        300_000,
+    );
+    assert_eq!(
+        raw::download(&client, "files/ok.bin", &target, resume_options()).unwrap(),
+        300_000
+    );
+    assert_eq!(std::fs::read(&target).unwrap(), bytes(300_000, 10));
+    let asked = server.log();
+    let overlap = 200_000 - 16 * 1024;
+    assert!(
+        asked.contains(&format!("GET ok.bin bytes={overlap}-")),
+        "{asked:?}"
+    );
+    assert_eq!(entries(dir.path()), ["g.bin", "m.bin", "ok.bin"]);
+}
+
+/// 21.9: when the server's file changes length between attempts (a cut,
+/// then a 200 with another body), the last progress call is (n, n) with n
+/// the bytes of the file written.
+#[test]
+fn the_last_progress_call_is_the_file_written_when_the_length_changed() {
+    let server = LyingServer::start();
+    server.put("c.bin", bytes(2_000_000, 11));
+    server.behave(Behaviour {
+        cut_after: Some(1_800_000),
+        ranges: false,
+        ..Behaviour::default()
+    });
+    let client = server.client();
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("c.bin");
+    // The second request gets a shorter file, whole (the range ignored).
+    server
+        .files
+        .lock()
+        .unwrap()
+        .changed
+        .insert("c.bin".into(), bytes(1_000_000, 12));
+    let mut calls: Vec<(u64, u64)> = Vec::new();
+    let mut progress = |done: u64, total: u64| {
+        calls.push((done, total));
+        true
+    };
+    let got = raw::download(
+        &client,
+        "files/c.bin",
+        &target,
+        TransferOptions::with_progress(&mut progress),
+    );
+    assert_eq!(got.unwrap(), 1_000_000);
+    assert_eq!(std::fs::read(&target).unwrap(), bytes(1_000_000, 12));
+    assert_eq!(calls.last(), Some(&(1_000_000, 1_000_000)), "{calls:?}");
+    assert!(calls.iter().all(|&(d, t)| t == 0 || d <= t), "{calls:?}");
+}
+
+/// 21.10: a server that sends 50,000 bytes per connection and closes: every
+/// attempt moves bytes, so the download goes on to the end (it gave up
+/// after 5 attempts when progress was seen only by the 100 ms tick).
+#[test]
+fn attempts_that_move_bytes_never_run_out() {
+    let server = LyingServer::start();
+    server.put("p.bin", bytes(1_000_000, 13));
+    server.behave(Behaviour {
+        cut_after: Some(50_000),
+        ranges: true,
+        ..Behaviour::default()
+    });
+    let client = server.client();
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("p.bin");
+    let started = Instant::now();
+    let got = raw::download(&client, "files/p.bin", &target, TransferOptions::default());
+    assert_eq!(got.unwrap(), 1_000_000, "after {:?}", started.elapsed());
+    assert_eq!(std::fs::read(&target).unwrap(), bytes(1_000_000, 13));
+}
+
+/// 21.11: a server that answers `bytes=0-` with 206 but bounded ranges with
+/// 200 and the whole file: the segmented download falls back to one stream.
+#[test]
+fn a_segmented_download_falls_back_to_one_stream() {
+    let server = LyingServer::start();
+    server.put("seg.bin", bytes(8_000_000, 14));
+    server.behave(Behaviour {
+        ranges: true,
+        whole_for_bounded: true,
+        ..Behaviour::default()
+    });
+    let client = server.client();
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("seg.bin");
+    let options = TransferOptions {
+        segments: 4,
+        ..TransferOptions::default()
+    };
+    let got = raw::download(&client, "files/seg.bin", &target, options);
+    assert_eq!(got.unwrap(), 8_000_000);
+    assert_eq!(std::fs::read(&target).unwrap(), bytes(8_000_000, 14));
+    assert!(server.log().len() <= 8, "{:?}", server.log());
+    assert_eq!(entries(dir.path()), ["seg.bin"]);
+}
+
+/// The receipt's SHA-256 is the file's, computed in the same pass, also
+/// when the download resumed a partial file or moved in segments.
+#[test]
+fn the_receipt_carries_the_sha256_of_the_file() {
+    let server = LyingServer::start();
+    let content = bytes(3_000_000, 15);
+    let digest: [u8; 32] = Sha256::digest(&content).into();
+    server.put("r.bin", content.clone());
+    server.behave(Behaviour {
+        ranges: true,
+        etag: Some("\"v1\"".into()),
+        ..Behaviour::default()
+    });
+    let client = server.client();
+    let dir = tempfile::tempdir().unwrap();
+    for (name, resume, segments) in [
+        ("plain", false, 0),
+        ("resumed", true, 0),
+        ("segmented", false, 4),
+    ] {
+        let target = dir.path().join(name);
+        if resume {
+            leave_partial(&target, "files/r.bin", &content[..1_000_000], 3_000_000);
+        }
+        let mut receipt = Receipt::default();
+        let options = TransferOptions {
+            resume,
+            segments,
+            checksum: true,
+            receipt: Some(&mut receipt),
+            ..TransferOptions::default()
+        };
+        assert_eq!(
+            raw::download(&client, "files/r.bin", &target, options).unwrap(),
+            3_000_000
+        );
+        assert_eq!(receipt.sha256, vec![digest], "{name}");
+        assert_eq!(receipt.bytes, 3_000_000, "{name}");
+        assert_eq!(receipt.attempts, 1, "{name}");
+        assert!(
+            receipt.status == 200 || receipt.status == 206,
+            "{name}: {}",
+            receipt.status
+        );
+        assert!(
+            receipt
+                .headers
+                .iter()
+                .any(|(n, v)| n == "etag" && v == "\"v1\""),
+            "{name}: {:?}",
+            receipt.headers
+        );
+    }
+    // Without asking, no checksum; a failed call's receipt says what happened.
+    let mut receipt = Receipt::default();
+    let options = TransferOptions {
+        receipt: Some(&mut receipt),
+        ..TransferOptions::default()
+    };
+    assert!(raw::download(&client, "files/none", &dir.path().join("x"), options).is_err());
+    assert_eq!(receipt.status, 404);
+    assert!(receipt.sha256.is_empty());
+}
