@@ -536,3 +536,34 @@ fn tus_permanent_errors_stop_at_once() {
     assert!(!outcome.upload.ends_with("0123456789abcdef"));
     std::fs::remove_file(servers.tus_assembled(&outcome.upload)).ok();
 }
+
+/// 21.7: a rerun with another chunk size is another upload: the lax sample
+/// server would otherwise report chunks of the old plan as present and
+/// assemble a corrupt file while the client reports success.
+#[test]
+fn resumable_with_another_chunk_size_is_another_upload() {
+    let Some(servers) = Servers::get() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = random_file(dir.path(), "replan.mov", 12 * MIB);
+    let (proxy, url) = proxied(servers.var("RESUMABLE_URL"));
+    proxy.throttle(8 * MIB);
+    let error = cancel_at(0.5, |options| {
+        resumable::upload(&client(), &url, &file, &ChunkedOptions::default(), options)
+    });
+    assert!(matches!(error, Error::Cancelled), "{error}");
+    let bigger = ChunkedOptions {
+        chunk_size: 3 * MIB,
+        ..ChunkedOptions::default()
+    };
+    let outcome =
+        resumable::upload(&client(), &url, &file, &bigger, TransferOptions::default()).unwrap();
+    assert_eq!(outcome.chunks_skipped, 0, "{outcome:?}");
+    assert_eq!(outcome.chunks, 4);
+    assert_ne!(
+        outcome.upload,
+        resumable::identifier(&file, kitsu::transfer::chunked::DEFAULT_CHUNK_SIZE).unwrap()
+    );
+    assert!(servers.resumable_assembled(&outcome.upload) == std::fs::read(&file).unwrap());
+}

@@ -600,3 +600,249 @@ fn the_receipt_carries_the_sha256_of_the_file() {
     assert_eq!(receipt.status, 404);
     assert!(receipt.sha256.is_empty());
 }
+
+/// One request as a tiny upload service sees it.
+#[derive(Clone, Debug)]
+struct Seen {
+    method: String,
+    headers: HashMap<String, String>,
+}
+
+/// A server on loopback that reads each request whole (its body by
+/// Content-Length) and lets `answer` reply; returns its origin and what it saw.
+fn upload_service(
+    answer: impl Fn(&Seen, &mut TcpStream) + Send + Sync + 'static,
+) -> (String, Arc<Mutex<Vec<Seen>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let (log, answer) = (seen.clone(), Arc::new(answer));
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            let (log, answer) = (log.clone(), answer.clone());
+            std::thread::spawn(move || {
+                let mut writer = stream.try_clone().unwrap();
+                let mut reader = BufReader::new(stream);
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let mut parts = line.split_whitespace();
+                    let method = parts.next().unwrap_or("").to_string();
+                    let mut headers = HashMap::new();
+                    loop {
+                        let mut header = String::new();
+                        if reader.read_line(&mut header).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let header = header.trim_end();
+                        if header.is_empty() {
+                            break;
+                        }
+                        if let Some((n, v)) = header.split_once(':') {
+                            headers.insert(n.trim().to_ascii_lowercase(), v.trim().to_string());
+                        }
+                    }
+                    let len: usize = headers
+                        .get("content-length")
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(0);
+                    let mut body = vec![0u8; len];
+                    if std::io::Read::read_exact(&mut reader, &mut body).is_err() {
+                        return;
+                    }
+                    let request = Seen { method, headers };
+                    log.lock().unwrap().push(request.clone());
+                    answer(&request, &mut writer);
+                }
+            });
+        }
+    });
+    (format!("http://127.0.0.1:{port}"), seen)
+}
+
+fn reply(stream: &mut TcpStream, status: &str, extra: &str, body: &str) {
+    let _ = write!(
+        stream,
+        "HTTP/1.1 {status}\r\n{extra}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+}
+
+fn small_file(dir: &Path, name: &str, len: usize) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes(len, 21)).unwrap();
+    path
+}
+
+/// 21.12: a resumable.js test GET that never gets an answer falls under the
+/// stall clock (the chunk is then sent), instead of hanging the upload.
+#[test]
+fn a_test_get_without_answer_is_under_the_stall_clock() {
+    use kitsu::transfer::{resumable, ChunkedOptions};
+    let (origin, seen) = upload_service(|request, stream| {
+        if request.method == "GET" {
+            std::thread::sleep(Duration::from_secs(30));
+        }
+        reply(stream, "200 OK", "", "done");
+    });
+    let client = Client::new(&origin).unwrap();
+    client
+        .update_config(|c| c.stall_timeout = Duration::from_secs(1))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = small_file(dir.path(), "a.bin", 3000);
+    let started = Instant::now();
+    let outcome = resumable::upload(
+        &client,
+        &format!("{origin}/upload"),
+        &file,
+        &ChunkedOptions::default(),
+        TransferOptions::default(),
+    )
+    .unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(outcome.chunks_sent, 1);
+    assert!(seen.lock().unwrap().iter().any(|r| r.method == "POST"));
+}
+
+/// 21.15: extra headers (another service's API key) never follow a
+/// redirect to another origin: the test GET's 302 is not followed there.
+#[test]
+fn extra_headers_stay_on_their_origin() {
+    use kitsu::transfer::{resumable, ChunkedOptions};
+    let (elsewhere, stolen) = upload_service(|_, stream| reply(stream, "200 OK", "", "ok"));
+    let target = format!("{elsewhere}/collect");
+    let (origin, seen) = upload_service(move |request, stream| {
+        if request.method == "GET" {
+            reply(stream, "302 Found", &format!("Location: {target}\r\n"), "");
+        } else {
+            reply(stream, "200 OK", "", "done");
+        }
+    });
+    let client = Client::new(&origin).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = small_file(dir.path(), "k.bin", 3000);
+    let chunked = ChunkedOptions {
+        headers: vec![("X-Api-Key".into(), "s3cret".into())],
+        ..ChunkedOptions::default()
+    };
+    let outcome = resumable::upload(
+        &client,
+        &format!("{origin}/upload"),
+        &file,
+        &chunked,
+        TransferOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(outcome.chunks_sent, 1);
+    assert!(seen
+        .lock()
+        .unwrap()
+        .iter()
+        .all(|r| r.headers.get("x-api-key").map(String::as_str) == Some("s3cret")));
+    let leaked: Vec<Seen> = stolen.lock().unwrap().clone();
+    assert!(
+        leaked.iter().all(|r| !r.headers.contains_key("x-api-key")),
+        "{leaked:?}"
+    );
+}
+
+/// 21.14: a tus URL store that is a folder is refused before the upload is
+/// created on the server (no orphan upload there).
+#[test]
+fn a_tus_store_that_is_a_folder_is_refused_before_any_request() {
+    use kitsu::transfer::{tus, ChunkedOptions, UrlStore};
+    let (origin, seen) = upload_service(|_, stream| {
+        reply(
+            stream,
+            "201 Created",
+            "Location: /files/1\r\nTus-Resumable: 1.0.0\r\n",
+            "",
+        )
+    });
+    let client = Client::new(&origin).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = small_file(dir.path(), "t.bin", 3000);
+    let chunked = ChunkedOptions {
+        store: UrlStore::At(dir.path().to_path_buf()),
+        ..ChunkedOptions::default()
+    };
+    let result = tus::upload(
+        &client,
+        &format!("{origin}/files"),
+        &file,
+        &chunked,
+        TransferOptions::default(),
+    );
+    assert!(
+        matches!(result, Err(Error::InvalidParameter(ref m)) if m.contains("store")),
+        "{result:?}"
+    );
+    assert!(
+        seen.lock().unwrap().is_empty(),
+        "{:?}",
+        seen.lock().unwrap()
+    );
+}
+
+/// The SHA-256 of a chunked upload is the file's, for tus (in order) and
+/// resumable.js (chunks in flight at once, read again where out of order).
+#[test]
+fn chunked_uploads_give_the_file_sha256() {
+    use kitsu::transfer::{resumable, tus, ChunkedOptions, UrlStore};
+    let (origin, _) = upload_service(|request, stream| match request.method.as_str() {
+        "POST" if request.headers.contains_key("upload-length") => reply(
+            stream,
+            "201 Created",
+            "Location: /files/1\r\nTus-Resumable: 1.0.0\r\n",
+            "",
+        ),
+        "PATCH" => {
+            let offset: u64 = request.headers["upload-offset"].parse().unwrap();
+            let len: u64 = request.headers["content-length"].parse().unwrap();
+            reply(
+                stream,
+                "204 No Content",
+                &format!(
+                    "Upload-Offset: {}\r\nTus-Resumable: 1.0.0\r\n",
+                    offset + len
+                ),
+                "",
+            )
+        }
+        "GET" => reply(stream, "204 No Content", "", ""),
+        _ => reply(stream, "200 OK", "", "done"),
+    });
+    let client = Client::new(&origin).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = small_file(dir.path(), "big.bin", 5_000_000);
+    let digest: [u8; 32] = Sha256::digest(std::fs::read(&file).unwrap()).into();
+    let chunked = ChunkedOptions {
+        chunk_size: 1 << 20,
+        store: UrlStore::Off,
+        ..ChunkedOptions::default()
+    };
+    for protocol in ["tus", "resumable"] {
+        let mut receipt = Receipt::default();
+        let options = TransferOptions {
+            checksum: true,
+            receipt: Some(&mut receipt),
+            ..TransferOptions::default()
+        };
+        let url = format!("{origin}/files");
+        match protocol {
+            "tus" => tus::upload(&client, &url, &file, &chunked, options).map(|_| ()),
+            _ => resumable::upload(&client, &url, &file, &chunked, options).map(|_| ()),
+        }
+        .unwrap();
+        assert_eq!(receipt.sha256, vec![digest], "{protocol}");
+        assert_eq!(receipt.bytes, 5_000_000, "{protocol}");
+    }
+}

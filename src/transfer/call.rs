@@ -304,7 +304,9 @@ impl<'a> Call<'a> {
     /// The call's receipt, taken (a batch item's goes in its outcome).
     pub(crate) fn take_receipt(&mut self, succeeded: bool) -> Receipt {
         self.receipt.bytes = if succeeded {
-            self.offset
+            // Requests that ended (downloads, uploads), or what a chunked
+            // upload counted as it went.
+            self.offset.max(self.progress.latest())
         } else {
             self.offset + self.meter.bytes()
         };
