@@ -156,7 +156,9 @@ fn header_preamble(version: &str, abi: u32) -> String {
  * with it). A host that blocks SIGPIPE itself is left as it is.
  *
  * Batches (::kitsu_batch). kitsu_batch_run() moves many items in one call,
- * at most `max_in_flight` requests at once, on the calling thread. The
+ * at most `max_in_flight` requests at once, on the calling thread (fewer
+ * when the process's limit on open files would not hold them: about
+ * (limit - open files) / 4, so `ulimit -n 1024` runs about 240 at once). The
  * progress contract holds for the combined count: the bytes of every item,
  * and as `total` the sum of their lengths, 0 until every length is known
  * (then set once). Events come for each item (`item_index` its index in the

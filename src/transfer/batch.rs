@@ -45,6 +45,41 @@ pub(crate) struct ItemSpec {
     pub known_total: Option<u64>,
 }
 
+/// File descriptors one item in flight may hold: its connection, its
+/// temporary file, an upload's file, and one for the connection pool and
+/// the server's side when it runs in the same process.
+const DESCRIPTORS_PER_ITEM: usize = 4;
+
+/// Items in flight the process can open files for: what its soft limit on
+/// open files leaves, less what is open now and a margin, divided among
+/// the items. `max_in_flight` is capped by it, so a batch of 100,000 in
+/// flight under `ulimit -n 1024` runs about 240 at once instead of failing
+/// most items with "Too many open files".
+pub(crate) fn descriptor_cap() -> usize {
+    #[cfg(unix)]
+    {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: a valid rlimit struct to fill.
+        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0
+            || limit.rlim_cur == libc::RLIM_INFINITY
+        {
+            return usize::MAX;
+        }
+        let soft = usize::try_from(limit.rlim_cur).unwrap_or(usize::MAX);
+        let open = std::fs::read_dir("/proc/self/fd")
+            .map(|entries| entries.count())
+            .unwrap_or(64);
+        (soft.saturating_sub(open + 32) / DESCRIPTORS_PER_ITEM).max(1)
+    }
+    #[cfg(not(unix))]
+    {
+        usize::MAX
+    }
+}
+
 /// What a successful item gives back.
 #[derive(Clone, Debug, Default)]
 pub struct Outcome {
@@ -285,7 +320,8 @@ pub(crate) fn run_batch(
     let max_in_flight = match max_in_flight {
         0 => DEFAULT_MAX_IN_FLIGHT as usize,
         n => n as usize,
-    };
+    }
+    .min(descriptor_cap());
     let cancelled_results = || specs.iter().map(|_| Err(Error::Cancelled)).collect();
     if options
         .cancel
