@@ -74,7 +74,12 @@ pub enum Command {
     /// GETs a JSON route; the answer on stdout.
     Get { route: String },
     /// POSTs JSON to a route; the answer on stdout.
-    Post { route: String, json: String },
+    Post {
+        route: String,
+        /// The request's body, a JSON value (`--json` is the output flag).
+        #[arg(value_name = "JSON")]
+        body: String,
+    },
     /// A completion script for SHELL on stdout.
     Completions { shell: clap_complete::Shell },
     /// Creates a demo project on the server, publishes generated previews,
@@ -124,6 +129,11 @@ pub struct DownloadPreviewsArgs {
     /// run to resume (by default nothing partial is left).
     #[arg(long)]
     pub keep_partial: bool,
+    /// The SHA-256 of every file, computed while it downloads, in each
+    /// item's record and in DIR/SHA256SUMS (files already there are read
+    /// for it), which `sha256sum -c` checks.
+    #[arg(long)]
+    pub checksum: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -149,6 +159,10 @@ pub struct DownloadArgs {
     /// Streams at once over byte ranges (a server that honours Range).
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub segments: u32,
+    /// Prints the file's SHA-256, computed while it downloads, as
+    /// `sha256sum` does (in the JSON record with --json).
+    #[arg(long)]
+    pub checksum: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -195,12 +209,28 @@ pub struct UploadArgs {
     /// it to resume.
     #[arg(long, help_heading = "Chunked uploads")]
     pub terminate_on_cancel: bool,
+    /// Prints each file's SHA-256, computed while it is sent, as
+    /// `sha256sum` does (in the JSON records with --json).
+    #[arg(long)]
+    pub checksum: bool,
 }
 
 impl UploadArgs {
     /// A chunked upload (--resumable or --tus).
     pub fn chunked(&self) -> bool {
         self.resumable || self.tus
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// clap's own consistency checks (a positional named like a global
+    /// flag made `kitsu post` panic before any request).
+    #[test]
+    fn the_command_line_is_consistent() {
+        super::Cli::command().debug_assert();
     }
 }
 

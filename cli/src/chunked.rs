@@ -3,14 +3,16 @@
 
 use std::path::Path;
 
-use kitsu::transfer::{resumable, tus, ChunkedOptions, ChunkedOutcome, UrlStore};
+use kitsu::transfer::checksum::hex;
+use kitsu::transfer::{resumable, tus, ChunkedOptions, ChunkedOutcome, Receipt, UrlStore};
 use kitsu::{Client, Event, TransferOptions};
 use serde_json::json;
 
 use crate::args::UploadArgs;
 use crate::failure::Failure;
 use crate::interrupt;
-use crate::report::{Outcome, OutputOptions, Reporter};
+use crate::previews::sha256sum_line;
+use crate::report::{Mode, Outcome, OutputOptions, Reporter};
 
 pub fn upload(client: &Client, args: &UploadArgs, output: OutputOptions) -> Result<(), Failure> {
     let options = chunked_options(args)?;
@@ -27,12 +29,14 @@ pub fn upload(client: &Client, args: &UploadArgs, output: OutputOptions) -> Resu
         })
         .collect();
     let cancel = interrupt::token();
+    let mut sums = Vec::new();
     for (file, &index) in args.files.iter().zip(&indices) {
         if cancel.is_cancelled() {
             reporter.finish(index, Outcome::Cancelled);
             continue;
         }
         reporter.hold(index);
+        let mut receipt = Receipt::default();
         let result = {
             let mut on_event = |event: &Event<'_>| {
                 reporter.item_event(index, event);
@@ -41,12 +45,18 @@ pub fn upload(client: &Client, args: &UploadArgs, output: OutputOptions) -> Resu
             let transfer = TransferOptions {
                 on_event: Some(&mut on_event),
                 cancel: Some(cancel.clone()),
+                checksum: args.checksum,
+                receipt: Some(&mut receipt),
                 ..TransferOptions::default()
             };
             send(client, args, file, &options, transfer)
         };
         match result {
             Ok(outcome) => {
+                if let Some(digest) = receipt.sha256.first() {
+                    reporter.set_extra(index, "sha256", json!(hex(digest)));
+                    sums.push(sha256sum_line(digest, file));
+                }
                 reporter.set_extra(index, "upload", json!(outcome.upload));
                 reporter.set_extra(index, "chunks", json!(outcome.chunks));
                 reporter.set_extra(index, "chunks_sent", json!(outcome.chunks_sent));
@@ -58,7 +68,14 @@ pub fn upload(client: &Client, args: &UploadArgs, output: OutputOptions) -> Resu
         }
     }
     let interrupted = interrupt::interrupted();
-    reporter.close(interrupted).result(interrupted)
+    let json_mode = reporter.mode() == Mode::Json;
+    let summary = reporter.close(interrupted);
+    if !json_mode {
+        for line in sums {
+            crate::report::stdout_line(&line);
+        }
+    }
+    summary.result(interrupted)
 }
 
 fn send(

@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use crate::args::{DemoArgs, DownloadPreviewsArgs, Kind};
 use crate::failure::Failure;
 use crate::interrupt;
-use crate::previews::{self, run_batch};
+use crate::previews::{self, run_batch, RunSettings};
 use crate::publish::{self, Publication};
 use crate::report::{OutputOptions, Reporter};
 
@@ -290,7 +290,19 @@ pub fn demo(client: &Client, args: &DemoArgs, output: OutputOptions) -> Result<(
         indices.push(reporter.add_upload(&label, &route, std::slice::from_ref(path)));
     }
     let cancel = interrupt::token();
-    let _ = run_batch(client, &mut batch, &mut reporter, &indices, 3, 1, &cancel);
+    let settings = RunSettings {
+        jobs: 3,
+        segments: 1,
+        checksum: false,
+    };
+    let _ = run_batch(
+        client,
+        &mut batch,
+        &mut reporter,
+        &indices,
+        settings,
+        &cancel,
+    );
     let uploaded = reporter.close(interrupt::interrupted());
 
     heading(
@@ -309,6 +321,7 @@ pub fn demo(client: &Client, args: &DemoArgs, output: OutputOptions) -> Result<(
             latest_only: false,
             dry_run: false,
             keep_partial: false,
+            checksum: false,
         },
         output,
     );

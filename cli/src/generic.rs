@@ -11,7 +11,7 @@ use serde_json::json;
 use crate::args::{Cli, DownloadArgs, UploadArgs};
 use crate::failure::Failure;
 use crate::interrupt;
-use crate::previews::{discard_partials, run_batch};
+use crate::previews::{discard_partials, run_batch, sha256_of, sha256sum_line, RunSettings};
 use crate::report::{Mode, OutputOptions, Reporter};
 
 fn route_of(route: &str) -> &str {
@@ -33,20 +33,29 @@ pub fn download(
     let label = args.target.display().to_string();
     let indices = [reporter.add_download(&label, route, &args.target)];
     let cancel = interrupt::token();
+    let settings = RunSettings {
+        jobs: 1,
+        segments: args.segments,
+        checksum: args.checksum,
+    };
     let outcome = run_batch(
         client,
         &mut batch,
         &mut reporter,
         &indices,
-        1,
-        args.segments,
+        settings,
         &cancel,
     );
     let interrupted = interrupt::interrupted() || matches!(outcome, Err(kitsu::Error::Cancelled));
     if interrupted {
         discard_partials(&batch, std::slice::from_ref(&args.target));
     }
-    reporter.close(interrupted).result(interrupted)
+    let json_mode = reporter.mode() == Mode::Json;
+    let summary = reporter.close(interrupted);
+    if let (false, Some(digest)) = (json_mode, sha256_of(&batch, 0)) {
+        crate::report::stdout_line(&sha256sum_line(&digest, &args.target));
+    }
+    summary.result(interrupted)
 }
 
 pub fn upload(client: &Client, args: &UploadArgs, output: OutputOptions) -> Result<(), Failure> {
@@ -75,7 +84,19 @@ pub fn upload(client: &Client, args: &UploadArgs, output: OutputOptions) -> Resu
     };
     let cancel = interrupt::token();
     // The answer goes in the item's record, so it is set before the item ends.
-    let outcome = run_batch(client, &mut batch, &mut reporter, &indices, 1, 1, &cancel);
+    let settings = RunSettings {
+        jobs: 1,
+        segments: 1,
+        checksum: args.checksum,
+    };
+    let outcome = run_batch(
+        client,
+        &mut batch,
+        &mut reporter,
+        &indices,
+        settings,
+        &cancel,
+    );
     let interrupted = interrupt::interrupted() || matches!(outcome, Err(kitsu::Error::Cancelled));
     let json_mode = reporter.mode() == Mode::Json;
     let answer = answer(&batch);
@@ -91,6 +112,10 @@ pub fn upload(client: &Client, args: &UploadArgs, output: OutputOptions) -> Resu
     if !json_mode {
         if let Some(text) = answer {
             crate::report::stdout_line(&text);
+        }
+        // The first file's: a batch item's upload carries one digest.
+        if let (Some(digest), Some(file)) = (sha256_of(&batch, 0), args.files.first()) {
+            crate::report::stdout_line(&sha256sum_line(&digest, file));
         }
     }
     summary.result(interrupted)

@@ -68,9 +68,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let client = connect::connect(&cli)?;
             generic::get(&client, route)
         }
-        Command::Post { route, json } => {
+        Command::Post { route, body } => {
             let client = connect::connect(&cli)?;
-            generic::post(&client, route, json)
+            generic::post(&client, route, body)
         }
         Command::Demo(args) => {
             let client = connect::connect(&cli)?;

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use kitsu::api::batch::{Batch, Item};
 use kitsu::api::files::{self, PreviewKind};
 use kitsu::api::{project, raw};
+use kitsu::transfer::checksum::{hex, sha256_of_file};
 use kitsu::{Client, Event, Operation, TransferOptions};
 use serde_json::{json, Value};
 
@@ -313,6 +314,8 @@ pub fn download_previews(
     let mut indices = Vec::new();
     let mut targets = Vec::new();
     let mut would_download = Vec::new();
+    // Files already there with the right size (their SHA-256 is read for SHA256SUMS).
+    let mut already = Vec::new();
     for planned in &plan {
         if cancel.is_cancelled() {
             break;
@@ -323,6 +326,7 @@ pub fn download_previews(
         match already_here(client, planned, &cancel) {
             Ok(Some(reason)) => {
                 reporter.finish(index, Outcome::Skipped { reason });
+                already.push(planned.target.clone());
                 continue;
             }
             Ok(None) => {}
@@ -366,30 +370,75 @@ pub fn download_previews(
         &mut batch,
         &mut reporter,
         &indices,
-        args.jobs,
-        1,
+        RunSettings {
+            jobs: args.jobs,
+            segments: 1,
+            checksum: args.checksum,
+        },
         &cancel,
     );
     let interrupted = interrupt::interrupted() || matches!(outcome, Err(kitsu::Error::Cancelled));
     if interrupted && !args.keep_partial {
         discard_partials(&batch, &targets);
     }
+    if args.checksum && !interrupted && !args.dry_run {
+        let mut sums: Vec<(PathBuf, [u8; 32])> = targets
+            .iter()
+            .enumerate()
+            .filter_map(|(i, target)| Some((target.clone(), sha256_of(&batch, i)?)))
+            .collect();
+        for target in &already {
+            match sha256_of_file(target) {
+                Ok(digest) => sums.push((target.clone(), digest)),
+                Err(e) => eprintln!("kitsu: {}: {e}", target.display()),
+            }
+        }
+        if !sums.is_empty() {
+            match write_sha256sums(&args.out, &sums) {
+                Ok(path) => reporter.note(&format!("checksums in {}", path.display())),
+                Err(e) => eprintln!(
+                    "kitsu: cannot write SHA256SUMS in {}: {e}",
+                    args.out.display()
+                ),
+            }
+        }
+    }
     let summary = reporter.close(interrupted);
     summary.result(interrupted)
 }
 
-/// Runs `batch` with its items' events shown as items `indices` of `reporter`.
+/// How a batch runs: transfers at once, ranged streams per download,
+/// and whether each file's SHA-256 is computed.
+#[derive(Clone, Copy, Debug)]
+pub struct RunSettings {
+    pub jobs: u32,
+    pub segments: u32,
+    pub checksum: bool,
+}
+
+/// Runs `batch` with its items' events shown as items `indices` of
+/// `reporter`. With `checksum`, each item's record gets its `sha256` (the
+/// items end when the batch has, so their records carry it).
 pub fn run_batch(
     client: &Client,
     batch: &mut Batch,
     reporter: &mut Reporter,
     indices: &[usize],
-    jobs: u32,
-    segments: u32,
+    settings: RunSettings,
     cancel: &kitsu::CancelToken,
 ) -> kitsu::Result<()> {
+    let RunSettings {
+        jobs,
+        segments,
+        checksum,
+    } = settings;
     if batch.is_empty() {
         return Ok(());
+    }
+    if checksum {
+        for &index in indices {
+            reporter.hold(index);
+        }
     }
     let outcome = {
         let mut on_event = |event: &Event<'_>| {
@@ -407,12 +456,48 @@ pub fn run_batch(
             // continues it (segmented downloads start afresh instead).
             resume: segments <= 1,
             segments,
+            checksum,
             ..TransferOptions::default()
         };
         batch.run(client, jobs, options)
     };
+    for (batch_index, &index) in indices.iter().enumerate() {
+        if let Some(digest) = sha256_of(batch, batch_index) {
+            reporter.set_extra(index, "sha256", json!(hex(&digest)));
+        }
+    }
     reporter.settle(batch, indices);
     outcome
+}
+
+/// The SHA-256 a successful item of `batch` computed.
+pub fn sha256_of(batch: &Batch, index: usize) -> Option<[u8; 32]> {
+    batch.result(index)?.as_ref().ok()?.sha256
+}
+
+/// `sha256sum`'s line for a file: the digest, two spaces, the path.
+pub fn sha256sum_line(digest: &[u8; 32], path: &Path) -> String {
+    format!("{}  {}", hex(digest), path.display())
+}
+
+/// Writes `DIR/SHA256SUMS` for `files` (paths under `dir`, with their
+/// digests), sorted, through a temporary file: `sha256sum -c SHA256SUMS`
+/// run in `dir` checks them.
+pub fn write_sha256sums(dir: &Path, files: &[(PathBuf, [u8; 32])]) -> std::io::Result<PathBuf> {
+    let mut lines: Vec<String> = files
+        .iter()
+        .map(|(path, digest)| sha256sum_line(digest, path.strip_prefix(dir).unwrap_or(path)))
+        .collect();
+    lines.sort();
+    let mut text = lines.join("\n");
+    text.push('\n');
+    let target = dir.join("SHA256SUMS");
+    let temporary = dir.join(format!(".SHA256SUMS.{}.tmp", std::process::id()));
+    std::fs::write(&temporary, text)?;
+    std::fs::rename(&temporary, &target).inspect_err(|_| {
+        let _ = std::fs::remove_file(&temporary);
+    })?;
+    Ok(target)
 }
 
 /// After Ctrl-C: nothing partial left of the downloads that did not finish.

@@ -358,6 +358,49 @@ fn download_previews_matches_single_downloads_then_a_second_run_downloads_nothin
     assert_eq!(output.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&output.stdout).lines().count(), 4);
     assert!(tree(empty.path()).is_empty());
+
+    // --checksum: one file downloaded again (its SHA-256 computed as it
+    // streams, in its record), three already there (read for it), all in
+    // a SHA256SUMS that sha256sum -c accepts.
+    std::fs::write(out.path().join(first), b"truncated").unwrap();
+    let output = run(&mut json_previews(
+        zou,
+        &zou.url,
+        &scene,
+        out.path(),
+        &["--checksum"],
+    ));
+    assert_eq!(output.status.code(), Some(0));
+    let (items, _) = records(&output);
+    let downloaded: Vec<&Value> = items.iter().filter(|i| i["result"] == "ok").collect();
+    assert_eq!(downloaded.len(), 1, "{items:?}");
+    let target = PathBuf::from(downloaded[0]["target"].as_str().unwrap());
+    assert_eq!(
+        downloaded[0]["sha256"].as_str().unwrap(),
+        common_sha256(&std::fs::read(&target).unwrap())
+    );
+    let sums = std::fs::read_to_string(out.path().join("SHA256SUMS")).unwrap();
+    assert!(sums.lines().count() >= 4, "{sums}");
+    let check = Command::new("sha256sum")
+        .args(["-c", "--strict", "SHA256SUMS"])
+        .current_dir(out.path())
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "sha256sum -c: {}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+}
+
+/// SHA-256 as `sha256sum` prints it.
+fn common_sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn output_of_thumbnails(zou: &Zou, scene: &Scene, out: &Path) -> Output {
@@ -677,6 +720,65 @@ fn generic_upload_and_download_round_trip_a_working_file() {
     let output = run(zou.kitsu(&zou.url).args(["download", &route]).arg(&target));
     assert_eq!(output.status.code(), Some(0));
     assert!(std::fs::read(&target).unwrap() == content);
+
+    // --checksum, both ways: the digest of the bytes sent, then of the bytes
+    // received, as sha256sum prints it.
+    let digest = common_sha256(&content);
+    let output = run(zou
+        .kitsu(&zou.url)
+        .args(["--json", "upload", "--checksum", &route])
+        .arg(&source));
+    assert_eq!(output.status.code(), Some(0));
+    let item: Value = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|l| l["type"] == "item")
+        .unwrap();
+    assert_eq!(item["sha256"], digest.as_str());
+    let again = dir.path().join("again.blend");
+    let output = run(zou
+        .kitsu(&zou.url)
+        .args(["download", "--checksum", &route])
+        .arg(&again));
+    assert_eq!(output.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains(&format!("{digest}  {}", again.display())),
+        "{stdout}"
+    );
+
+    // post: a JSON body as its positional argument, beside the global --json.
+    let body = serde_json::json!({"email": zou.email, "password": zou.password}).to_string();
+    let output = run(zou
+        .kitsu(&zou.url)
+        .args(["--json", "post", "auth/login", &body]));
+    assert_eq!(output.status.code(), Some(0));
+    let answer: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(answer["login"], true);
+}
+
+/// `kitsu demo`, the README's main job, as a test: every step succeeds and
+/// every published preview comes back, in folders of the test's own.
+#[test]
+fn the_demo_runs_end_to_end() {
+    let Some(zou) = zou() else { return };
+    let out = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let output = run(zou
+        .kitsu(&zou.url)
+        .arg("demo")
+        .arg("--out")
+        .arg(out.path())
+        .arg("--work")
+        .arg(work.path()));
+    assert_eq!(output.status.code(), Some(0));
+    // The steps' headings go to stderr (stdout is for results).
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("6 published, 3 working files uploaded"),
+        "{stderr}"
+    );
+    assert_eq!(tree(out.path()).len(), 6);
 }
 
 #[test]

@@ -83,6 +83,15 @@ impl Checksum {
     }
 }
 
+/// The SHA-256 of a file on disk, read once (for files that did not move
+/// through a transfer, such as those a batch found already there).
+pub fn sha256_of_file(path: &Path) -> Result<[u8; 32]> {
+    let len = std::fs::metadata(path)
+        .map_err(|e| Error::io(path, e))?
+        .len();
+    Checksum::new().complete_at(path, len)
+}
+
 /// A digest as lowercase hex, as `sha256sum` prints it.
 pub fn hex(digest: &[u8; 32]) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
