@@ -85,6 +85,20 @@ class ProgressEventC(ctypes.Structure):
 EVENT_CB = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ProgressEventC), ctypes.c_void_p)
 
 
+class TransferResultC(ctypes.Structure):
+    """``kitsu_transfer_result``, field for field."""
+
+    _fields_ = [
+        ("struct_size", ctypes.c_size_t),
+        ("http_status", ctypes.c_uint32),
+        ("attempts", ctypes.c_uint32),
+        ("bytes", ctypes.c_uint64),
+        ("has_sha256", ctypes.c_int),
+        ("sha256", ctypes.c_uint8 * 32),
+        ("sha256_hex", ctypes.c_char * 65),
+    ]
+
+
 class TransferOptionsC(ctypes.Structure):
     """``kitsu_transfer_options``, field for field."""
 
@@ -98,6 +112,8 @@ class TransferOptionsC(ctypes.Structure):
         ("max_delay_ms", ctypes.c_uint32),
         ("resume", ctypes.c_int),
         ("segments", ctypes.c_uint32),
+        ("checksum", ctypes.c_int),
+        ("result", ctypes.POINTER(TransferResultC)),
     ]
 
 
@@ -373,6 +389,28 @@ class Transfer(NamedTuple):
     resume: bool = False
     #: Downloads: ranged requests in flight at once for one file (0 or 1: one stream).
     segments: int = 0
+    #: Compute the SHA-256 of the file while it moves (into the Receipt).
+    checksum: bool = False
+
+
+class Receipt:
+    """What a transfer did, as the library's ``kitsu_transfer_result`` says:
+    the last HTTP status, the most attempts a request took, the file bytes
+    moved, and the file's SHA-256 (hex) when ``checksum`` was asked."""
+
+    __slots__ = ("http_status", "attempts", "bytes", "sha256")
+
+    def __init__(self) -> None:
+        self.http_status = 0
+        self.attempts = 0
+        self.bytes = 0
+        self.sha256: Optional[str] = None
+
+    def _take(self, c: "TransferResultC") -> None:
+        self.http_status = c.http_status
+        self.attempts = c.attempts
+        self.bytes = c.bytes
+        self.sha256 = c.sha256_hex.decode() if c.has_sha256 else None
 
 
 class _CallbackState:
@@ -445,10 +483,12 @@ def call_with_progress(
     transfer: Union[Transfer, ProgressCallback],
     out_json: bool = False,
     trailing: Sequence[Any] = (),
+    receipt: Optional[Receipt] = None,
 ) -> Any:
     """Calls ``name(*args, transfer_options, progress, user_data, *trailing[, &out_json])``;
     returns the JSON answer (or None). An exception raised by a callback
-    aborted the transfer and is re-raised here, as itself."""
+    aborted the transfer and is re-raised here, as itself. ``receipt``, when
+    given, is filled with what the call did (on failure too)."""
     if not isinstance(transfer, Transfer):
         transfer = Transfer(transfer)
     if transfer.cancel is not None and not isinstance(transfer.cancel, CancelToken):
@@ -463,7 +503,15 @@ def call_with_progress(
             key = next(_keys)
             _states[key] = state
     options = None
-    if transfer.cancel is not None or transfer.event_callback is not None or transfer.resume or transfer.segments:
+    result = TransferResultC(ctypes.sizeof(TransferResultC))
+    if (
+        transfer.cancel is not None
+        or transfer.event_callback is not None
+        or transfer.resume
+        or transfer.segments
+        or transfer.checksum
+        or receipt is not None
+    ):
         options = TransferOptionsC(
             ctypes.sizeof(TransferOptionsC),
             transfer.cancel.handle if transfer.cancel is not None else None,
@@ -474,6 +522,8 @@ def call_with_progress(
             0,
             1 if transfer.resume else 0,
             max(0, int(transfer.segments)),
+            1 if transfer.checksum else 0,
+            ctypes.pointer(result) if receipt is not None else None,
         )
     extra: list = [ctypes.byref(options) if options is not None else None]
     if transfer.progress_callback is not None:
@@ -489,6 +539,8 @@ def call_with_progress(
         if key:
             with _states_lock:
                 del _states[key]
+        if receipt is not None:
+            receipt._take(result)
     if state is not None and state.error is not None:
         if out.value:
             take_string(out)

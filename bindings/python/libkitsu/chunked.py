@@ -76,17 +76,17 @@ def upload_resumable(
     progress_callback: Progress = None,
     cancel: Optional[CancelToken] = None,
     event_callback: EventCallback = None,
+    checksum: bool = False,
 ) -> dict:
     """Uploads a file to a resumable.js endpoint ``url`` (absolute, or a
     route of the client's host) in chunks, ``simultaneous_uploads`` at once.
     resumable.js's permanent errors (400, 404, 409, 415, 500, 501) raise at
     once; other failures are retried."""
     options = _options(chunk_size, simultaneous_uploads, headers, test_chunks, relative_path, None, False)
-    return _native.call_with_progress(
+    return _with_checksum(
         "kitsu_chunked_upload_resumable",
         [resolve(client).handle, c_str(url), c_str(os.fspath(file_path)), ctypes.byref(options)],
-        Transfer(progress_callback, cancel, event_callback),
-        out_json=True,
+        Transfer(progress_callback, cancel, event_callback, checksum=checksum),
     )
 
 
@@ -101,15 +101,24 @@ def upload_tus(
     progress_callback: Progress = None,
     cancel: Optional[CancelToken] = None,
     event_callback: EventCallback = None,
+    checksum: bool = False,
 ) -> dict:
     """Uploads a file to the tus 1.0 creation endpoint ``url`` (absolute,
     or a route of the client's host), resuming an upload of the same file
     the store knows. With ``terminate_on_cancel`` a cancelled upload is
     deleted on the server instead of kept to resume."""
     options = _options(chunk_size, 1, headers, True, None, store_path, terminate_on_cancel)
-    return _native.call_with_progress(
+    return _with_checksum(
         "kitsu_chunked_upload_tus",
         [resolve(client).handle, c_str(url), c_str(os.fspath(file_path)), ctypes.byref(options)],
-        Transfer(progress_callback, cancel, event_callback),
-        out_json=True,
+        Transfer(progress_callback, cancel, event_callback, checksum=checksum),
     )
+
+
+def _with_checksum(function: str, args: list, transfer: Transfer) -> dict:
+    """The call's summary, with ``sha256`` (hex) when ``checksum`` was asked."""
+    receipt = _native.Receipt()
+    summary = _native.call_with_progress(function, args, transfer, out_json=True, receipt=receipt)
+    if transfer.checksum:
+        summary["sha256"] = receipt.sha256
+    return summary

@@ -21,11 +21,28 @@ Model = Union[str, dict]
 PathLike = Union[str, "os.PathLike[str]"]
 
 
-class DownloadResult(NamedTuple):
-    """What a download returns: the path written and its size in bytes."""
-
+class _PathAndSize(NamedTuple):
     path: str
     size: int
+
+
+class DownloadResult(_PathAndSize):
+    """What a download returns: the path written and its size in bytes (a
+    pair, as before), and the call's record: ``sha256`` (hex, when
+    ``checksum=True`` was asked, computed while the bytes streamed; else
+    None), ``attempts`` and ``http_status``."""
+
+    sha256: Optional[str] = None
+    attempts: int = 0
+    http_status: int = 0
+
+    @classmethod
+    def of(cls, path: str, receipt: "_native.Receipt") -> "DownloadResult":
+        result = cls(path, receipt.bytes if receipt.bytes else os.path.getsize(path))
+        result.sha256 = receipt.sha256
+        result.attempts = receipt.attempts
+        result.http_status = receipt.http_status
+        return result
 
 
 class KitsuClient:
@@ -219,11 +236,13 @@ class KitsuClient:
     def delete(self, path: str) -> Any:
         return _native.call_json("kitsu_client_delete", self.handle, c_str(path))
 
-    def download(self, path: str, file_path: PathLike, progress_callback: Optional[Callable[[int, int], Any]] = None, cancel: Optional[CancelToken] = None, event_callback: EventCallback = None, resume: bool = False, segments: int = 0) -> DownloadResult:
-        """gazu's ``raw.download``: any route to a file, atomically, waiting out 202s."""
+    def download(self, path: str, file_path: PathLike, progress_callback: Optional[Callable[[int, int], Any]] = None, cancel: Optional[CancelToken] = None, event_callback: EventCallback = None, resume: bool = False, segments: int = 0, checksum: bool = False) -> DownloadResult:
+        """gazu's ``raw.download``: any route to a file, atomically, waiting
+        out 202s. ``checksum=True``: the result's ``sha256``."""
         target = os.fspath(file_path)
-        _native.call_with_progress("kitsu_client_download", [self.handle, c_str(path), c_str(target)], Transfer(progress_callback, cancel, event_callback, resume, segments))
-        return DownloadResult(target, os.path.getsize(target))
+        receipt = _native.Receipt()
+        _native.call_with_progress("kitsu_client_download", [self.handle, c_str(path), c_str(target)], Transfer(progress_callback, cancel, event_callback, resume, segments, checksum), receipt=receipt)
+        return DownloadResult.of(target, receipt)
 
     def upload(
         self,

@@ -25,8 +25,9 @@ Progress = Optional[Callable[[int, int], Any]]
 
 def _download(function: str, args: list, file_path: Any, client: KitsuClient, transfer: Transfer) -> DownloadResult:
     path = os.fspath(file_path)
-    _native.call_with_progress(function, [client.handle, *args, c_str(path)], transfer)
-    return DownloadResult(path, os.path.getsize(path))
+    receipt = _native.Receipt()
+    _native.call_with_progress(function, [client.handle, *args, c_str(path)], transfer, receipt=receipt)
+    return DownloadResult.of(path, receipt)
 
 
 def _upload(function: str, args: list, file_path: Any, client: KitsuClient, transfer: Transfer) -> Any:
@@ -53,62 +54,62 @@ def upload_organisation_avatar(organisation: Model, file_path: PathLike, client:
     return _upload("kitsu_files_upload_organisation_avatar", [c_str(model_id(organisation, "organisation"))], file_path, resolve(client), Transfer(progress_callback, cancel, event_callback))
 
 
-def download_working_file(working_file: Model, file_path: Optional[PathLike] = None, client: Optional[KitsuClient] = None, progress_callback: Progress = None, cancel: Optional[CancelToken] = None, event_callback: EventCallback = None, resume: bool = False) -> DownloadResult:
+def download_working_file(working_file: Model, file_path: Optional[PathLike] = None, client: Optional[KitsuClient] = None, progress_callback: Progress = None, cancel: Optional[CancelToken] = None, event_callback: EventCallback = None, resume: bool = False, checksum: bool = False) -> DownloadResult:
     """Downloads a working file. Unlike gazu, ``file_path`` is required: the
     server-given path of the record never decides where a file lands."""
     if file_path is None:
         raise ValueError("file_path is required (libkitsu never writes to a server-given path)")
-    return _download("kitsu_files_download_working_file", [c_str(model_id(working_file, "working_file"))], file_path, resolve(client), Transfer(progress_callback, cancel, event_callback, resume))
+    return _download("kitsu_files_download_working_file", [c_str(model_id(working_file, "working_file"))], file_path, resolve(client), Transfer(progress_callback, cancel, event_callback, resume, checksum=checksum))
 
 
-def download_preview_file(preview_file: Model, file_path: PathLike, client: Optional[KitsuClient] = None, progress_callback: Progress = None, cancel: Optional[CancelToken] = None, event_callback: EventCallback = None, resume: bool = False) -> DownloadResult:
+def download_preview_file(preview_file: Model, file_path: PathLike, client: Optional[KitsuClient] = None, progress_callback: Progress = None, cancel: Optional[CancelToken] = None, event_callback: EventCallback = None, resume: bool = False, checksum: bool = False) -> DownloadResult:
     """Downloads a preview's original (movie or picture)."""
-    return _download("kitsu_files_download_preview_file", [c_str(model_id(preview_file, "preview_file"))], file_path, resolve(client), Transfer(progress_callback, cancel, event_callback, resume))
+    return _download("kitsu_files_download_preview_file", [c_str(model_id(preview_file, "preview_file"))], file_path, resolve(client), Transfer(progress_callback, cancel, event_callback, resume, checksum=checksum))
 
 
-def download_preview_file_thumbnail(preview_file: Model, file_path: PathLike, client: Optional[KitsuClient] = None, progress_callback: Progress = None, cancel: Optional[CancelToken] = None, event_callback: EventCallback = None, resume: bool = False) -> DownloadResult:
+def download_preview_file_thumbnail(preview_file: Model, file_path: PathLike, client: Optional[KitsuClient] = None, progress_callback: Progress = None, cancel: Optional[CancelToken] = None, event_callback: EventCallback = None, resume: bool = False, checksum: bool = False) -> DownloadResult:
     """Downloads a preview's thumbnail (PNG)."""
-    return _download("kitsu_files_download_preview_file_thumbnail", [c_str(model_id(preview_file, "preview_file"))], file_path, resolve(client), Transfer(progress_callback, cancel, event_callback, resume))
+    return _download("kitsu_files_download_preview_file_thumbnail", [c_str(model_id(preview_file, "preview_file"))], file_path, resolve(client), Transfer(progress_callback, cancel, event_callback, resume, checksum=checksum))
 
 
-def download_preview_file_cover(preview_file: Model, file_path: PathLike, client: Optional[KitsuClient] = None, progress_callback: Progress = None, cancel: Optional[CancelToken] = None, event_callback: EventCallback = None, resume: bool = False) -> DownloadResult:
+def download_preview_file_cover(preview_file: Model, file_path: PathLike, client: Optional[KitsuClient] = None, progress_callback: Progress = None, cancel: Optional[CancelToken] = None, event_callback: EventCallback = None, resume: bool = False, checksum: bool = False) -> DownloadResult:
     """Downloads a preview's full-size picture (for a movie, a frame)."""
-    return _download("kitsu_files_download_preview_file_cover", [c_str(model_id(preview_file, "preview_file"))], file_path, resolve(client), Transfer(progress_callback, cancel, event_callback, resume))
+    return _download("kitsu_files_download_preview_file_cover", [c_str(model_id(preview_file, "preview_file"))], file_path, resolve(client), Transfer(progress_callback, cancel, event_callback, resume, checksum=checksum))
 
 
-def download_preview_movie(preview_file: Model, file_path: PathLike, client: Optional[KitsuClient] = None, progress_callback: Progress = None, cancel: Optional[CancelToken] = None, event_callback: EventCallback = None, resume: bool = False) -> DownloadResult:
+def download_preview_movie(preview_file: Model, file_path: PathLike, client: Optional[KitsuClient] = None, progress_callback: Progress = None, cancel: Optional[CancelToken] = None, event_callback: EventCallback = None, resume: bool = False, checksum: bool = False) -> DownloadResult:
     """Downloads a movie preview (mp4)."""
-    return _download("kitsu_files_download_preview_movie", [c_str(model_id(preview_file, "preview_file"))], file_path, resolve(client), Transfer(progress_callback, cancel, event_callback, resume))
+    return _download("kitsu_files_download_preview_movie", [c_str(model_id(preview_file, "preview_file"))], file_path, resolve(client), Transfer(progress_callback, cancel, event_callback, resume, checksum=checksum))
 
 
-def download_preview_lowdef_movie(preview_file: Model, file_path: PathLike, client: Optional[KitsuClient] = None, progress_callback: Progress = None, cancel: Optional[CancelToken] = None, event_callback: EventCallback = None, resume: bool = False) -> DownloadResult:
+def download_preview_lowdef_movie(preview_file: Model, file_path: PathLike, client: Optional[KitsuClient] = None, progress_callback: Progress = None, cancel: Optional[CancelToken] = None, event_callback: EventCallback = None, resume: bool = False, checksum: bool = False) -> DownloadResult:
     """Downloads the low-definition version of a movie preview."""
-    return _download("kitsu_files_download_preview_lowdef_movie", [c_str(model_id(preview_file, "preview_file"))], file_path, resolve(client), Transfer(progress_callback, cancel, event_callback, resume))
+    return _download("kitsu_files_download_preview_lowdef_movie", [c_str(model_id(preview_file, "preview_file"))], file_path, resolve(client), Transfer(progress_callback, cancel, event_callback, resume, checksum=checksum))
 
 
-def download_attachment_file(attachment_file: Model, file_path: PathLike, client: Optional[KitsuClient] = None, progress_callback: Progress = None, cancel: Optional[CancelToken] = None, event_callback: EventCallback = None, resume: bool = False) -> DownloadResult:
+def download_attachment_file(attachment_file: Model, file_path: PathLike, client: Optional[KitsuClient] = None, progress_callback: Progress = None, cancel: Optional[CancelToken] = None, event_callback: EventCallback = None, resume: bool = False, checksum: bool = False) -> DownloadResult:
     """Downloads a comment attachment."""
-    return _download("kitsu_files_download_attachment_file", [c_str(model_id(attachment_file, "attachment_file"))], file_path, resolve(client), Transfer(progress_callback, cancel, event_callback, resume))
+    return _download("kitsu_files_download_attachment_file", [c_str(model_id(attachment_file, "attachment_file"))], file_path, resolve(client), Transfer(progress_callback, cancel, event_callback, resume, checksum=checksum))
 
 
-def download_attachment_thumbnail(attachment_file: Model, file_path: PathLike, client: Optional[KitsuClient] = None, progress_callback: Progress = None, cancel: Optional[CancelToken] = None, event_callback: EventCallback = None, resume: bool = False) -> DownloadResult:
+def download_attachment_thumbnail(attachment_file: Model, file_path: PathLike, client: Optional[KitsuClient] = None, progress_callback: Progress = None, cancel: Optional[CancelToken] = None, event_callback: EventCallback = None, resume: bool = False, checksum: bool = False) -> DownloadResult:
     """Downloads an attachment's thumbnail (Zou has them for chat pictures only)."""
-    return _download("kitsu_files_download_attachment_thumbnail", [c_str(model_id(attachment_file, "attachment_file"))], file_path, resolve(client), Transfer(progress_callback, cancel, event_callback, resume))
+    return _download("kitsu_files_download_attachment_thumbnail", [c_str(model_id(attachment_file, "attachment_file"))], file_path, resolve(client), Transfer(progress_callback, cancel, event_callback, resume, checksum=checksum))
 
 
-def download_person_avatar(person: Model, file_path: PathLike, client: Optional[KitsuClient] = None, progress_callback: Progress = None, cancel: Optional[CancelToken] = None, event_callback: EventCallback = None, resume: bool = False) -> DownloadResult:
+def download_person_avatar(person: Model, file_path: PathLike, client: Optional[KitsuClient] = None, progress_callback: Progress = None, cancel: Optional[CancelToken] = None, event_callback: EventCallback = None, resume: bool = False, checksum: bool = False) -> DownloadResult:
     """gazu's ``files.download_person_avatar``: see ``kitsu_files_download_person_avatar`` in kitsu.h for the route and details."""
-    return _download("kitsu_files_download_person_avatar", [c_str(model_id(person, "person"))], file_path, resolve(client), Transfer(progress_callback, cancel, event_callback, resume))
+    return _download("kitsu_files_download_person_avatar", [c_str(model_id(person, "person"))], file_path, resolve(client), Transfer(progress_callback, cancel, event_callback, resume, checksum=checksum))
 
 
-def download_project_avatar(project: Model, file_path: PathLike, client: Optional[KitsuClient] = None, progress_callback: Progress = None, cancel: Optional[CancelToken] = None, event_callback: EventCallback = None, resume: bool = False) -> DownloadResult:
+def download_project_avatar(project: Model, file_path: PathLike, client: Optional[KitsuClient] = None, progress_callback: Progress = None, cancel: Optional[CancelToken] = None, event_callback: EventCallback = None, resume: bool = False, checksum: bool = False) -> DownloadResult:
     """gazu's ``files.download_project_avatar``: see ``kitsu_files_download_project_avatar`` in kitsu.h for the route and details."""
-    return _download("kitsu_files_download_project_avatar", [c_str(model_id(project, "project"))], file_path, resolve(client), Transfer(progress_callback, cancel, event_callback, resume))
+    return _download("kitsu_files_download_project_avatar", [c_str(model_id(project, "project"))], file_path, resolve(client), Transfer(progress_callback, cancel, event_callback, resume, checksum=checksum))
 
 
-def download_organisation_avatar(organisation: Model, file_path: PathLike, client: Optional[KitsuClient] = None, progress_callback: Progress = None, cancel: Optional[CancelToken] = None, event_callback: EventCallback = None, resume: bool = False) -> DownloadResult:
+def download_organisation_avatar(organisation: Model, file_path: PathLike, client: Optional[KitsuClient] = None, progress_callback: Progress = None, cancel: Optional[CancelToken] = None, event_callback: EventCallback = None, resume: bool = False, checksum: bool = False) -> DownloadResult:
     """gazu's ``files.download_organisation_avatar``: see ``kitsu_files_download_organisation_avatar`` in kitsu.h for the route and details."""
-    return _download("kitsu_files_download_organisation_avatar", [c_str(model_id(organisation, "organisation"))], file_path, resolve(client), Transfer(progress_callback, cancel, event_callback, resume))
+    return _download("kitsu_files_download_organisation_avatar", [c_str(model_id(organisation, "organisation"))], file_path, resolve(client), Transfer(progress_callback, cancel, event_callback, resume, checksum=checksum))
 
 
 def extract_frame_from_preview(preview_file: Model, frame_number: int, file_path: Optional[PathLike] = None, client: Optional[KitsuClient] = None, progress_callback: Progress = None, cancel: Optional[CancelToken] = None, event_callback: EventCallback = None):

@@ -23,7 +23,7 @@ def import_shots_with_csv(project: Model, csv_file_path: PathLike, client: Optio
     )
 
 
-def export_shots_with_csv(project: Model, csv_file_path: PathLike, episode: Optional[Model] = None, assigned_to: Optional[Model] = None, client: Optional[KitsuClient] = None, progress_callback: Progress = None, cancel: Optional[CancelToken] = None, event_callback: EventCallback = None, resume: bool = False) -> DownloadResult:
+def export_shots_with_csv(project: Model, csv_file_path: PathLike, episode: Optional[Model] = None, assigned_to: Optional[Model] = None, client: Optional[KitsuClient] = None, progress_callback: Progress = None, cancel: Optional[CancelToken] = None, event_callback: EventCallback = None, resume: bool = False, checksum: bool = False) -> DownloadResult:
     """gazu's ``shot.export_shots_with_csv``: see ``kitsu_shot_export_shots_with_csv`` in kitsu.h for the route and details."""
     client = resolve(client)
     path = os.fspath(csv_file_path)
@@ -31,7 +31,7 @@ def export_shots_with_csv(project: Model, csv_file_path: PathLike, episode: Opti
         "kitsu_shot_export_shots_with_csv",
         [client.handle, c_str(model_id(project, "project")), c_str(path),
          options(episode=model_id(episode, "episode", required=False), assigned_to=model_id(assigned_to, "assigned_to", required=False))],
-        Transfer(progress_callback, cancel, event_callback, resume),
+        Transfer(progress_callback, cancel, event_callback, resume, checksum=checksum),
     )
     return DownloadResult(path, os.path.getsize(path))
 

@@ -86,9 +86,14 @@ def test_working_file_round_trip_with_the_callback_contract(scene, media):
 
     down = Recorder()
     target = scene.dir / "back.blend"
-    result = libkitsu.files.download_working_file(working_file, target, client=client, progress_callback=down)
+    result = libkitsu.files.download_working_file(working_file, target, client=client, progress_callback=down, checksum=True)
     assert result == libkitsu.DownloadResult(str(target), size)
+    path, got = result  # still a (path, size) pair
+    assert (path, got) == (str(target), size)
     assert sha(target) == sha(media.blend)
+    # Computed while the bytes streamed, and the call's record.
+    assert result.sha256 == sha(media.blend)
+    assert (result.attempts, result.http_status) == (1, 200)
     down.check(size)
     assert client.get_file_data_from_url(f"data/working-files/{working_file['id']}/file") == media.blend.read_bytes()
     with pytest.raises(ValueError):

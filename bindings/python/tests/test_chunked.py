@@ -3,6 +3,7 @@ scripts/upload-servers/run (resumable.js sample backend, @tus/server)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import threading
@@ -77,8 +78,10 @@ def test_tus_cancelled_then_resumed_from_the_store(servers, client, tmp_path):
     stored = json.loads(store.read_text())["uploads"]
     assert len(stored) == 1
     url = next(iter(stored.values()))["url"]
-    result = libkitsu.chunked.upload_tus(path, servers["TUS_URL"], store_path=store, client=client)
+    result = libkitsu.chunked.upload_tus(path, servers["TUS_URL"], store_path=store, client=client, checksum=True)
     assert result["upload"] == url
+    # The file's digest, though only the rest was sent this time.
+    assert result["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     assert 0 < result["bytes_sent"] < 64 * MIB
     assert (Path(servers["TUS_DIR"]) / url.rsplit("/", 1)[1]).read_bytes() == path.read_bytes()
     assert json.loads(store.read_text())["uploads"] == {}
