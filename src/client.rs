@@ -463,21 +463,57 @@ pub(crate) async fn http_error(
 
 /// `Retry-After` in seconds: a number, or an HTTP date (0 when past).
 pub(crate) fn retry_after_secs(response: &reqwest::Response) -> Option<u64> {
-    let text = response
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim();
+    parse_retry_after(
+        response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)?
+            .to_str()
+            .ok()?,
+        std::time::SystemTime::now(),
+    )
+}
+
+/// A `Retry-After` value in seconds from `now`: a number (rounded up), or
+/// an HTTP date (0 when past); None for anything else, negative or not finite.
+pub(crate) fn parse_retry_after(text: &str, now: std::time::SystemTime) -> Option<u64> {
+    let text = text.trim();
     if let Ok(secs) = text.parse::<f64>() {
+        // `as` saturates: a huge number is u64::MAX, capped later by max_delay.
         return (secs.is_finite() && secs >= 0.0).then(|| secs.ceil() as u64);
     }
     let date = httpdate::parse_http_date(text).ok()?;
     Some(
-        date.duration_since(std::time::SystemTime::now())
+        date.duration_since(now)
             .map(|d| d.as_secs() + u64::from(d.subsec_nanos() > 0))
             .unwrap_or(0),
     )
+}
+
+#[cfg(test)]
+mod property_tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::time::{Duration, SystemTime};
+
+    proptest! {
+        #[test]
+        fn retry_after_never_panics(text in ".{0,64}") {
+            let _ = parse_retry_after(&text, SystemTime::now());
+        }
+
+        #[test]
+        fn retry_after_reads_seconds_and_dates(secs in 0u64..1 << 40, fraction in 0.0f64..1.0, ahead in 0u64..1_000_000) {
+            let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+            prop_assert_eq!(parse_retry_after(&secs.to_string(), now), Some(secs));
+            let with_fraction = secs as f64 + fraction;
+            prop_assert_eq!(parse_retry_after(&format!("{with_fraction}"), now), Some(with_fraction.ceil() as u64));
+            prop_assert_eq!(parse_retry_after(&format!("-{}", secs + 1), now), None);
+            let date = httpdate::fmt_http_date(now + Duration::from_secs(ahead));
+            prop_assert_eq!(parse_retry_after(&date, now), Some(ahead));
+            let past = httpdate::fmt_http_date(now - Duration::from_secs(ahead));
+            prop_assert_eq!(parse_retry_after(&past, now), Some(0));
+        }
+    }
 }
 
 fn bearer(token: &str) -> Result<HeaderValue> {

@@ -332,3 +332,26 @@ mod tests {
         assert_eq!(failure_message_in_success(&v), None);
     }
 }
+
+#[cfg(test)]
+mod property_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever a server sends as an error body (JSON or not, UTF-8 or
+        /// not), its message is one line of bounded length, never a panic.
+        #[test]
+        fn a_server_message_is_one_bounded_line(body in proptest::collection::vec(any::<u8>(), 0..2048)) {
+            let message = server_message(&body);
+            prop_assert!(!message.contains('\n'));
+            prop_assert!(message.chars().count() <= 2000, "{} chars", message.chars().count());
+        }
+
+        #[test]
+        fn json_messages_are_found(text in "[a-zA-Z0-9]([a-zA-Z0-9 .,:;!?()-]{0,98}[a-zA-Z0-9])?") {
+            let body = serde_json::json!({"message": text}).to_string();
+            prop_assert_eq!(server_message(body.as_bytes()), text);
+        }
+    }
+}

@@ -16,6 +16,23 @@ use kitsu::transfer::Receipt;
 use kitsu::{Client, Error, TransferOptions};
 use sha2::{Digest, Sha256};
 
+/// The rows this file adds to the fault matrix (`.work/fault-matrix-integrity.md`,
+/// printed by the test command; the README's reliability section).
+static ROWS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+fn record_row(fault: &str, outcome: &str) {
+    let mut rows = ROWS.lock().unwrap();
+    rows.push(format!("| {fault} | {outcome} |"));
+    rows.sort();
+    let table = format!(
+        "| fault (integrity, tests/integrity.rs) | outcome |\n|---|---|\n{}\n",
+        rows.join("\n")
+    );
+    let work = Path::new(env!("CARGO_MANIFEST_DIR")).join(".work");
+    let _ = std::fs::create_dir_all(&work);
+    let _ = std::fs::write(work.join("fault-matrix-integrity.md"), table);
+}
+
 /// How the server answers `GET /api/files/<name>`.
 #[derive(Clone, Default)]
 struct Behaviour {
@@ -32,6 +49,8 @@ struct Behaviour {
 
 #[derive(Default)]
 struct Files {
+    /// Called before each request is answered (the model test's steps).
+    before: Option<Box<dyn FnMut() + Send>>,
     content: HashMap<String, Vec<u8>>,
     /// The content of a file from its second request on (it changed).
     changed: HashMap<String, Vec<u8>>,
@@ -103,6 +122,7 @@ fn serve(stream: TcpStream, files: Arc<Mutex<Files>>) {
         }
         let target = line.split_whitespace().nth(1).unwrap_or("").to_string();
         let mut range = String::new();
+        let mut if_range = None::<String>;
         loop {
             let mut header = String::new();
             if reader.read_line(&mut header).unwrap_or(0) == 0 {
@@ -116,9 +136,17 @@ fn serve(stream: TcpStream, files: Arc<Mutex<Files>>) {
                 if name.eq_ignore_ascii_case("range") {
                     range = value.trim().to_string();
                 }
+                if name.eq_ignore_ascii_case("if-range") {
+                    if_range = Some(value.trim().to_string());
+                }
             }
         }
         let name = target.trim_start_matches("/api/files/").to_string();
+        let hook = files.lock().unwrap().before.take();
+        if let Some(mut hook) = hook {
+            hook();
+            files.lock().unwrap().before = Some(hook);
+        }
         let (content, behaviour) = {
             let mut files = files.lock().unwrap();
             files.log.push(format!("GET {name} {range}"));
@@ -144,8 +172,11 @@ fn serve(stream: TcpStream, files: Arc<Mutex<Files>>) {
             .as_ref()
             .map(|e| format!("ETag: {e}\r\n"))
             .unwrap_or_default();
+        // If-Range that is not the current ETag: the whole file (RFC 9110).
+        let stale = if_range.is_some() && if_range != behaviour.etag;
         let asked = range
             .strip_prefix("bytes=")
+            .filter(|_| !stale)
             .and_then(|r| r.split_once('-'))
             .map(|(a, b)| (a.parse::<u64>().unwrap_or(0), b.parse::<u64>().ok()));
         let (status, start, end) = match asked {
@@ -228,6 +259,119 @@ fn entries(dir: &Path) -> Vec<String> {
     names
 }
 
+/// Per request of one file: what to change before answering it.
+#[derive(Clone, Debug)]
+struct Step {
+    /// Bytes sent before the connection is cut (None: the whole answer).
+    cut: Option<usize>,
+    /// Replace the file before this request: new bytes, and a new length
+    /// when given (the same length is the hard case without validators).
+    change: Option<Option<usize>>,
+}
+
+/// The model test of resumed downloads: random cuts, lengths, validators,
+/// files that change between requests, with and without `resume` across
+/// calls. Success means the bytes at the target are the server's file as
+/// it was last served; progress only goes back to 0 (a restart) and ends
+/// at (n, n); without `resume` nothing is left beside the target.
+mod model {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn steps() -> impl Strategy<Value = Vec<Step>> {
+        proptest::collection::vec(
+            (
+                proptest::option::weighted(0.8, 1usize..150_000),
+                proptest::option::weighted(0.35, proptest::option::of(1usize..300_000)),
+            )
+                .prop_map(|(cut, change)| Step { cut, change }),
+            0..6,
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() })]
+        #[test]
+        fn resumed_downloads_are_right_or_fail(len in 1000usize..300_000, steps in steps(),
+                                               validator in any::<bool>(), ranges in proptest::bool::weighted(0.8),
+                                               resume in any::<bool>()) {
+            let server = LyingServer::start();
+            server.put("f", bytes(len, 1));
+            server.behave(Behaviour {
+                ranges,
+                etag: validator.then(|| "\"v1\"".to_string()),
+                ..Behaviour::default()
+            });
+            let files = server.files.clone();
+            let plan = Arc::new(Mutex::new(steps.clone()));
+            let version = Arc::new(Mutex::new(1u8));
+            // Before each request: the next step's cut and change.
+            let hook = {
+                let (files, plan, version) = (files.clone(), plan.clone(), version.clone());
+                move || {
+                    let mut plan = plan.lock().unwrap();
+                    let mut files = files.lock().unwrap();
+                    if plan.is_empty() {
+                        files.behaviour.cut_after = None;
+                        return;
+                    }
+                    let step = plan.remove(0);
+                    files.behaviour.cut_after = step.cut;
+                    if let Some(new_len) = step.change {
+                        let new_len = new_len.unwrap_or(files.content["f"].len());
+                        let mut v = version.lock().unwrap();
+                        *v += 1;
+                        files.content.insert("f".into(), bytes(new_len, *v));
+                        if files.behaviour.etag.is_some() {
+                            files.behaviour.etag = Some(format!("\"v{}\"", *v));
+                        }
+                    }
+                }
+            };
+            files.lock().unwrap().before = Some(Box::new(hook));
+            let client = server.client();
+            let dir = tempfile::tempdir().unwrap();
+            let target = dir.path().join("f.bin");
+            let mut outcome = Err(Error::Cancelled);
+            let mut calls: Vec<(u64, u64)> = Vec::new();
+            for _ in 0..3 {
+                calls.clear();
+                let mut progress = |d: u64, t: u64| {
+                    calls.push((d, t));
+                    true
+                };
+                let options = TransferOptions {
+                    progress: Some(&mut progress),
+                    resume,
+                    ..TransferOptions::default()
+                };
+                outcome = raw::download(&client, "files/f", &target, options);
+                if outcome.is_ok() || !resume {
+                    break;
+                }
+            }
+            let served = files.lock().unwrap().content["f"].clone();
+            match &outcome {
+                Ok(n) => {
+                    prop_assert_eq!(*n as usize, served.len());
+                    prop_assert!(std::fs::read(&target).unwrap() == served, "other bytes at the target");
+                    prop_assert_eq!(calls.last().copied(), Some((served.len() as u64, served.len() as u64)));
+                    prop_assert_eq!(entries(dir.path()), vec!["f.bin".to_string()]);
+                }
+                Err(_) => {
+                    prop_assert!(!target.exists());
+                    if !resume {
+                        prop_assert!(entries(dir.path()).is_empty(), "{:?}", entries(dir.path()));
+                    }
+                }
+            }
+            for pair in calls.windows(2) {
+                prop_assert!(pair[1].0 >= pair[0].0 || pair[1].0 == 0, "went back: {:?}", calls);
+            }
+        }
+    }
+}
+
 /// 21.2: a symlink at the partial path is never followed: the file it
 /// points to keeps its bytes (on a 404 and on a success).
 #[test]
@@ -274,6 +418,10 @@ fn a_symlink_at_the_partial_path_is_not_followed() {
     };
     assert!(raw::download(&client, "files/cut.bin", &target, once).is_err());
     assert_eq!(std::fs::read(&victim).unwrap(), b"somebody else's file");
+    record_row(
+        "a symlink at `.<name>.kitsu-partial` (and at its sidecar), `resume` on, then a 404 and a 200",
+        "link removed, linked file untouched, target right",
+    );
 }
 
 /// 21.3: a FIFO at the partial path is refused at once (it used to hang
@@ -301,6 +449,10 @@ fn a_fifo_at_the_partial_path_is_refused_without_blocking() {
         "{result:?}"
     );
     assert!(!dir.path().join("a.bin").exists());
+    record_row(
+        "a FIFO at the partial path",
+        "NOT_A_REGULAR_FILE at once, nothing written",
+    );
 }
 
 /// 21.4: two transfers resuming one target never interleave: the partial
@@ -328,6 +480,10 @@ fn a_partial_file_in_use_is_locked() {
     );
     assert_eq!(std::fs::read(&target).unwrap(), bytes(10_000, 4));
     assert_eq!(entries(dir.path()), ["l.bin"]);
+    record_row(
+        "another process holds the partial file (flock)",
+        "fails at once (locked); succeeds once released",
+    );
 }
 
 /// 21.4: a batch refuses a second item with the same target (the same
@@ -355,6 +511,10 @@ fn a_batch_refuses_two_items_with_one_target() {
         "{refused:?}"
     );
     assert_eq!(batch.len(), 1);
+    record_row(
+        "two batch items with one target (`dir/same`, `dir/sub/../same`)",
+        "the second refused when added",
+    );
 }
 
 /// Writes a partial download of `route` for `target` as an earlier call
@@ -386,6 +546,10 @@ fn a_416_on_a_resume_starts_again() {
     assert_eq!(got.unwrap(), 1000);
     assert_eq!(std::fs::read(&target).unwrap(), bytes(1000, 5));
     assert_eq!(entries(dir.path()), ["s.bin"]);
+    record_row(
+        "partial longer than the server's file (416 on the resume)",
+        "started again once, right bytes",
+    );
 }
 
 /// 21.6: without validators, a file that changed between two calls (same
@@ -450,6 +614,10 @@ fn a_resume_proves_the_bytes_it_holds() {
         "{asked:?}"
     );
     assert_eq!(entries(dir.path()), ["g.bin", "m.bin", "ok.bin"]);
+    record_row(
+        "no validators: file changed between calls (same length); partial extended with garbage",
+        "16 KiB overlap differs: started again, right bytes",
+    );
 }
 
 /// 21.9: when the server's file changes length between attempts (a cut,
@@ -489,6 +657,10 @@ fn the_last_progress_call_is_the_file_written_when_the_length_changed() {
     assert_eq!(std::fs::read(&target).unwrap(), bytes(1_000_000, 12));
     assert_eq!(calls.last(), Some(&(1_000_000, 1_000_000)), "{calls:?}");
     assert!(calls.iter().all(|&(d, t)| t == 0 || d <= t), "{calls:?}");
+    record_row(
+        "2 MB cut at 1.8 MB, then a 200 with a new 1 MB body",
+        "right bytes, last progress call (1000000, 1000000)",
+    );
 }
 
 /// 21.10: a server that sends 50,000 bytes per connection and closes: every
@@ -510,6 +682,10 @@ fn attempts_that_move_bytes_never_run_out() {
     let got = raw::download(&client, "files/p.bin", &target, TransferOptions::default());
     assert_eq!(got.unwrap(), 1_000_000, "after {:?}", started.elapsed());
     assert_eq!(std::fs::read(&target).unwrap(), bytes(1_000_000, 13));
+    record_row(
+        "every connection cut after 50,000 bytes (1 MB file)",
+        "done: attempts that move bytes reset the count",
+    );
 }
 
 /// 21.11: a server that answers `bytes=0-` with 206 but bounded ranges with
@@ -535,6 +711,10 @@ fn a_segmented_download_falls_back_to_one_stream() {
     assert_eq!(std::fs::read(&target).unwrap(), bytes(8_000_000, 14));
     assert!(server.log().len() <= 8, "{:?}", server.log());
     assert_eq!(entries(dir.path()), ["seg.bin"]);
+    record_row(
+        "`bytes=0-` answered 206, bounded ranges 200 with the whole file (4 segments)",
+        "one stream, right bytes, at most 8 requests",
+    );
 }
 
 /// The receipt's SHA-256 is the file's, computed in the same pass, also
@@ -710,6 +890,10 @@ fn a_test_get_without_answer_is_under_the_stall_clock() {
     );
     assert_eq!(outcome.chunks_sent, 1);
     assert!(seen.lock().unwrap().iter().any(|r| r.method == "POST"));
+    record_row(
+        "resumable.js test GET never answered (stall timeout 1 s)",
+        "chunk sent after the stall, upload done",
+    );
 }
 
 /// 21.15: extra headers (another service's API key) never follow a
@@ -752,6 +936,10 @@ fn extra_headers_stay_on_their_origin() {
         leaked.iter().all(|r| !r.headers.contains_key("x-api-key")),
         "{leaked:?}"
     );
+    record_row(
+        "test GET redirected (302) to another origin, extra API-key header",
+        "redirect not followed, key never sent there",
+    );
 }
 
 /// 21.14: a tus URL store that is a folder is refused before the upload is
@@ -789,6 +977,10 @@ fn a_tus_store_that_is_a_folder_is_refused_before_any_request() {
         seen.lock().unwrap().is_empty(),
         "{:?}",
         seen.lock().unwrap()
+    );
+    record_row(
+        "tus URL store path is a folder",
+        "INVALID_PARAMETER before any request (no orphan upload)",
     );
 }
 

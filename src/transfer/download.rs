@@ -978,7 +978,11 @@ pub(crate) fn validator_of(response: &reqwest::Response) -> Option<String> {
 
 /// `Content-Range: bytes START-END/TOTAL` as (START, TOTAL).
 pub(crate) fn content_range(response: &reqwest::Response) -> Option<(u64, u64)> {
-    let text = response.headers().get(CONTENT_RANGE)?.to_str().ok()?;
+    parse_content_range(response.headers().get(CONTENT_RANGE)?.to_str().ok()?)
+}
+
+/// `bytes START-END/TOTAL` as (START, TOTAL), when START <= END < TOTAL.
+pub(crate) fn parse_content_range(text: &str) -> Option<(u64, u64)> {
     let (range, total) = text.trim().strip_prefix("bytes ")?.split_once('/')?;
     let (start, end) = range.split_once('-')?;
     let (start, end, total) = (
@@ -1084,4 +1088,40 @@ pub async fn to_memory(
     let mut sink = MemorySink::new(path, client.config().max_memory_answer);
     fetch(call, client, path, accept, &mut sink).await?;
     Ok(std::mem::take(&mut sink.data))
+}
+
+#[cfg(test)]
+mod property_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn content_range_never_panics(text in ".{0,64}") {
+            let _ = parse_content_range(&text);
+        }
+
+        #[test]
+        fn content_range_reads_what_a_server_writes(start in 0u64..u64::MAX / 2, len in 1u64..1 << 40, extra in 0u64..1 << 40) {
+            let end = start + len - 1;
+            let total = end + 1 + extra;
+            prop_assert_eq!(parse_content_range(&format!("bytes {start}-{end}/{total}")), Some((start, total)));
+            prop_assert_eq!(parse_content_range(&format!(" bytes {start}-{end}/{total} ")), Some((start, total)));
+            // Past the end, backwards, unknown total: none.
+            prop_assert_eq!(parse_content_range(&format!("bytes {start}-{end}/{end}")), None);
+            prop_assert_eq!(parse_content_range(&format!("bytes {}-{start}/{total}", end + 1)), None);
+            prop_assert_eq!(parse_content_range(&format!("bytes {start}-{end}/*")), None);
+        }
+
+        #[test]
+        fn a_sidecar_is_whatever_parses_and_round_trips(bytes in proptest::collection::vec(any::<u8>(), 0..256),
+                                                        route in ".{0,40}", validator in proptest::option::of(".{0,40}"),
+                                                        total in proptest::option::of(any::<u64>())) {
+            let _ = parse_sidecar(&bytes);
+            let record = Sidecar { route: route.clone(), entity: Entity { validator: validator.clone(), total } };
+            let parsed = parse_sidecar(&serde_json::to_vec(&record).unwrap()).unwrap();
+            prop_assert_eq!(parsed.route, route);
+            prop_assert_eq!(parsed.entity, Entity { validator, total });
+        }
+    }
 }

@@ -312,9 +312,7 @@ impl Tus<'_> {
             .get(LOCATION)
             .and_then(|v| v.to_str().ok())
             .ok_or_else(|| invalid(endpoint, "the creation answer has no Location"))?;
-        endpoint
-            .join(location)
-            .map_err(|e| invalid(endpoint, &format!("the Location is no URL: {e}")))
+        location_url(endpoint, location)
     }
 
     /// HEAD: the server's offset, and the upload's length when it says.
@@ -375,14 +373,19 @@ impl Tus<'_> {
 }
 
 fn header_u64(response: &reqwest::Response, name: &str) -> Option<u64> {
-    response
-        .headers()
-        .get(name)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
+    parse_u64(response.headers().get(name)?.to_str().ok()?)
+}
+
+/// A header's decimal number (`Upload-Offset`, `Upload-Length`).
+fn parse_u64(text: &str) -> Option<u64> {
+    text.trim().parse().ok()
+}
+
+/// Where a creation answer's `Location` points, against the endpoint.
+fn location_url(endpoint: &reqwest::Url, location: &str) -> Result<reqwest::Url> {
+    endpoint
+        .join(location)
+        .map_err(|e| invalid(endpoint, &format!("the Location is no URL: {e}")))
 }
 
 /// The upload URLs kept between processes: a JSON object
@@ -538,6 +541,34 @@ mod tests {
         let off = Store::open(&UrlStore::Off);
         off.put("k", "u").unwrap();
         assert_eq!(off.get("k"), None);
+    }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn offsets_and_locations_never_panic(text in ".{0,80}") {
+                let _ = parse_u64(&text);
+                let endpoint = reqwest::Url::parse("http://127.0.0.1:1080/files/").unwrap();
+                let _ = location_url(&endpoint, &text);
+            }
+
+            #[test]
+            fn offsets_read_back(n in any::<u64>(), pad in " {0,3}") {
+                prop_assert_eq!(parse_u64(&format!("{pad}{n}{pad}")), Some(n));
+                prop_assert_eq!(parse_u64(&format!("-{n}")), None);
+            }
+
+            #[test]
+            fn a_relative_location_stays_on_the_endpoint(id in "[a-zA-Z0-9_-]{1,40}") {
+                let endpoint = reqwest::Url::parse("http://127.0.0.1:1080/files/").unwrap();
+                let url = location_url(&endpoint, &format!("/files/{id}")).unwrap();
+                prop_assert_eq!(url.origin(), endpoint.origin());
+                prop_assert!(url.path().ends_with(&id));
+            }
+        }
     }
 
     #[test]
