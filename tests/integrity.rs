@@ -786,6 +786,7 @@ fn the_receipt_carries_the_sha256_of_the_file() {
 struct Seen {
     method: String,
     headers: HashMap<String, String>,
+    body: Vec<u8>,
 }
 
 /// A server on loopback that reads each request whole (its body by
@@ -833,7 +834,11 @@ fn upload_service(
                     if std::io::Read::read_exact(&mut reader, &mut body).is_err() {
                         return;
                     }
-                    let request = Seen { method, headers };
+                    let request = Seen {
+                        method,
+                        headers,
+                        body,
+                    };
                     log.lock().unwrap().push(request.clone());
                     answer(&request, &mut writer);
                 }
@@ -982,6 +987,122 @@ fn a_tus_store_that_is_a_folder_is_refused_before_any_request() {
         "tus URL store path is a folder",
         "INVALID_PARAMETER before any request (no orphan upload)",
     );
+}
+
+/// 21.8: where the tus server offers the checksum extension with sha256,
+/// every PATCH carries `Upload-Checksum` of its body; a 460 (the body did
+/// not match on arrival) is sent again, not the end of the upload.
+#[test]
+fn tus_patches_carry_upload_checksum_when_offered() {
+    use base64_check::decode;
+    use kitsu::transfer::{tus, ChunkedOptions, UrlStore};
+    let offset = Arc::new(Mutex::new(0u64));
+    let mismatches = Arc::new(Mutex::new(0u32));
+    let (server_offset, server_mismatches) = (offset.clone(), mismatches.clone());
+    let (origin, seen) = upload_service(move |request, stream| {
+        match request.method.as_str() {
+        "OPTIONS" => reply(
+            stream,
+            "204 No Content",
+            "Tus-Resumable: 1.0.0\r\nTus-Extension: creation,checksum,termination\r\nTus-Checksum-Algorithm: sha1,md5,sha256\r\n",
+            "",
+        ),
+        "POST" => reply(
+            stream,
+            "201 Created",
+            "Location: /files/1\r\nTus-Resumable: 1.0.0\r\n",
+            "",
+        ),
+        "HEAD" => reply(
+            stream,
+            "200 OK",
+            &format!(
+                "Upload-Offset: {}\r\nTus-Resumable: 1.0.0\r\n",
+                server_offset.lock().unwrap()
+            ),
+            "",
+        ),
+        "PATCH" => {
+            let claimed = request.headers.get("upload-checksum").cloned().unwrap_or_default();
+            let digest: [u8; 32] = Sha256::digest(&request.body).into();
+            let matches = claimed
+                .strip_prefix("sha256 ")
+                .map(decode)
+                .is_some_and(|d| d == digest);
+            let mut first = server_mismatches.lock().unwrap();
+            if !matches || *first == 0 {
+                // The first PATCH is answered as if damaged on the way.
+                *first += 1;
+                reply(stream, "460 Checksum Mismatch", "Tus-Resumable: 1.0.0\r\n", "");
+                return;
+            }
+            let mut at = server_offset.lock().unwrap();
+            *at += request.body.len() as u64;
+            reply(
+                stream,
+                "204 No Content",
+                &format!("Upload-Offset: {}\r\nTus-Resumable: 1.0.0\r\n", *at),
+                "",
+            )
+        }
+        _ => reply(stream, "405 Method Not Allowed", "", ""),
+    }
+    });
+    let client = Client::new(&origin).unwrap();
+    client
+        .update_config(|c| c.retry.initial_delay = Duration::from_millis(10))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = small_file(dir.path(), "sum.bin", 2_500_000);
+    let chunked = ChunkedOptions {
+        chunk_size: 1 << 20,
+        store: UrlStore::Off,
+        ..ChunkedOptions::default()
+    };
+    tus::upload(
+        &client,
+        &format!("{origin}/files"),
+        &file,
+        &chunked,
+        TransferOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(*offset.lock().unwrap(), 2_500_000);
+    assert_eq!(*mismatches.lock().unwrap(), 1, "only the simulated damage");
+    let patches = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|r| r.method == "PATCH")
+        .count();
+    assert_eq!(patches, 4, "3 chunks and the one sent again");
+    record_row(
+        "tus server offering checksum/sha256; first PATCH answered 460 (damaged on the way)",
+        "every PATCH carries Upload-Checksum; the damaged chunk sent again, upload done",
+    );
+}
+
+/// Standard base64 (the test's own decoder, to check what the library encodes).
+mod base64_check {
+    pub fn decode(text: &str) -> Vec<u8> {
+        const ALPHABET: &[u8; 64] =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut bits = 0u32;
+        let mut count = 0;
+        let mut out = Vec::new();
+        for byte in text.trim().bytes().take_while(|&b| b != b'=') {
+            let Some(value) = ALPHABET.iter().position(|&a| a == byte) else {
+                return Vec::new();
+            };
+            bits = (bits << 6) | value as u32;
+            count += 6;
+            if count >= 8 {
+                count -= 8;
+                out.push((bits >> count) as u8);
+            }
+        }
+        out
+    }
 }
 
 /// The SHA-256 of a chunked upload is the file's, for tus (in order) and

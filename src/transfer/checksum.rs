@@ -65,6 +65,7 @@ impl Checksum {
                 self.next += n as u64;
             }
             if self.next != len {
+                // Shorter than it was when the transfer began.
                 return Err(Error::io(
                     path,
                     std::io::Error::other(format!(
@@ -90,6 +91,18 @@ pub fn sha256_of_file(path: &Path) -> Result<[u8; 32]> {
         .map_err(|e| Error::io(path, e))?
         .len();
     Checksum::new().complete_at(path, len)
+}
+
+/// The SHA-256 of `len` bytes of `path` from `offset`, read in pieces
+/// (constant memory whatever the length).
+pub(crate) fn sha256_of_range(path: &Path, offset: u64, len: u64) -> Result<[u8; 32]> {
+    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let checksum = Checksum {
+        hasher: Sha256::new(),
+        next: offset,
+    };
+    // `complete` reads from `next` (here the range's start) to `len` of the file.
+    checksum.complete(&mut file, path, offset + len)
 }
 
 /// A digest as lowercase hex, as `sha256sum` prints it.

@@ -18,6 +18,7 @@ use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
 use reqwest::Method;
 
 use super::call::{Call, Meter};
+use super::checksum::sha256_of_range;
 use super::chunked::{
     auth_for, base64, fingerprint, mime_of, send, target_url, with_headers, ChunkedOptions,
     ChunkedOutcome, UrlStore,
@@ -118,8 +119,13 @@ async fn upload_in(
         headers: chunked.header_map()?,
         path,
         checksums: call.checksum_requested().then(|| new_checksums(1)),
+        upload_checksum: std::cell::Cell::new(false),
     };
     call.expect(Operation::Upload, size, chunk_count as usize)?;
+    let offered = call
+        .drive(tus.offers_sha256(endpoint, call.stall_timeout()))
+        .await?;
+    tus.upload_checksum.set(offered);
 
     // A stored upload the server still has, else a new one.
     let mut resumed = None;
@@ -245,9 +251,10 @@ async fn upload_in(
     })
 }
 
-/// tus-js-client's rule: a 4xx other than 409, 423 and 429 is not retried.
+/// tus-js-client's rule: a 4xx other than 409, 423 and 429 is not retried;
+/// nor 460 (checksum mismatch: the body was damaged on the way, send it again).
 fn is_permanent(status: u16) -> bool {
-    (400..500).contains(&status) && !matches!(status, 409 | 423 | 429)
+    (400..500).contains(&status) && !matches!(status, 409 | 423 | 429 | 460)
 }
 
 /// The stored upload is gone from the server.
@@ -274,6 +281,10 @@ struct Tus<'t> {
     path: &'t Path,
     /// The file's SHA-256, fed by the PATCH bodies, when asked.
     checksums: Option<Checksums>,
+    /// The server offers the checksum extension with sha256: every PATCH
+    /// carries `Upload-Checksum`, and the server refuses a body that does
+    /// not match it (460, sent again).
+    upload_checksum: std::cell::Cell<bool>,
 }
 
 impl Tus<'_> {
@@ -333,6 +344,38 @@ impl Tus<'_> {
         Ok((offset, header_u64(&response, "Upload-Length")))
     }
 
+    /// Whether the server offers the checksum extension with sha256 (an
+    /// OPTIONS request, as tus discovery does); any failure or silence
+    /// within `wait` means no.
+    async fn offers_sha256(&self, endpoint: &reqwest::Url, wait: Duration) -> bool {
+        let ask = send(
+            self.client,
+            &self.headers,
+            Method::OPTIONS,
+            endpoint,
+            endpoint.path(),
+            auth_for(self.client, endpoint),
+            |r| Ok(self.request(r)),
+        );
+        let Ok(Ok(response)) = tokio::time::timeout(wait.min(Duration::from_secs(10)), ask).await
+        else {
+            return false;
+        };
+        let listed = |name: &str, wanted: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| {
+                    v.split(',')
+                        .any(|item| item.trim().eq_ignore_ascii_case(wanted))
+                })
+        };
+        response.status().is_success()
+            && listed("Tus-Extension", "checksum")
+            && listed("Tus-Checksum-Algorithm", "sha256")
+    }
+
     /// One PATCH of `len` bytes at `offset`: the server's new offset.
     async fn patch(
         &self,
@@ -342,6 +385,15 @@ impl Tus<'_> {
         meter: &std::sync::Arc<Meter>,
     ) -> Result<u64> {
         let layout = Layout::octets(self.path, offset, len).hashing(self.checksums.clone());
+        let upload_checksum = if self.upload_checksum.get() {
+            let path = self.path.to_path_buf();
+            let digest = tokio::task::spawn_blocking(move || sha256_of_range(&path, offset, len))
+                .await
+                .map_err(|e| Error::Panic(format!("checksum task failed: {e}")))??;
+            Some(format!("sha256 {}", base64(&digest)))
+        } else {
+            None
+        };
         let response = send(
             self.client,
             &self.headers,
@@ -355,6 +407,7 @@ impl Tus<'_> {
                     .header("Upload-Offset", offset)
                     .header(CONTENT_TYPE, "application/offset+octet-stream")
                     .header(CONTENT_LENGTH, len)
+                    .headers(checksum_header(upload_checksum.as_deref())?)
                     .body(layout.body(meter)))
             },
         )
@@ -370,6 +423,17 @@ impl Tus<'_> {
         }
         Ok(new_offset)
     }
+}
+
+/// `Upload-Checksum`, when there is one.
+fn checksum_header(value: Option<&str>) -> Result<reqwest::header::HeaderMap> {
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Some(value) = value {
+        let value = reqwest::header::HeaderValue::from_str(value)
+            .map_err(|_| Error::InvalidParameter("an Upload-Checksum value".into()))?;
+        headers.insert("Upload-Checksum", value);
+    }
+    Ok(headers)
 }
 
 fn header_u64(response: &reqwest::Response, name: &str) -> Option<u64> {
@@ -573,10 +637,10 @@ mod tests {
 
     #[test]
     fn which_statuses_stop() {
-        for status in [400, 403, 404, 410, 413, 460] {
+        for status in [400, 403, 404, 410, 413] {
             assert!(is_permanent(status));
         }
-        for status in [409, 423, 429, 500, 502, 503] {
+        for status in [409, 423, 429, 460, 500, 502, 503] {
             assert!(!is_permanent(status));
         }
     }
