@@ -275,23 +275,11 @@ impl Client {
             .await
     }
 
-    /// [`Client::send_url`] for a request with the caller's own
-    /// credentials in its headers: a redirect to another origin is not
-    /// followed (its 3xx answer comes back), so they never leave the
-    /// origin they were given for.
-    pub(crate) async fn send_url_same_origin(
-        &self,
-        method: Method,
-        url: &reqwest::Url,
-        path: &str,
-        auth: Auth,
-        build: impl FnMut(reqwest::RequestBuilder) -> Result<reqwest::RequestBuilder>,
-    ) -> Result<reqwest::Response> {
-        self.send_with(Redirects::SameOrigin, method, url, path, auth, build)
-            .await
-    }
-
-    async fn send_with(
+    /// [`Client::send_url`] with a choice of redirects: a request with the
+    /// caller's own credentials in its headers follows none to another
+    /// origin ([`Redirects::SameOrigin`]: its 3xx answer comes back), so
+    /// they never leave the origin they were given for.
+    pub(crate) async fn send_with(
         &self,
         redirects: Redirects,
         method: Method,
@@ -524,7 +512,7 @@ fn bearer(token: &str) -> Result<HeaderValue> {
 
 /// Which redirects a request follows.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Redirects {
+pub(crate) enum Redirects {
     /// reqwest's default: up to 10, Authorization dropped on another host.
     Any,
     /// Only to the same origin (scheme, host and port).

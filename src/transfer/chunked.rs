@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 use super::call::{Call, Meter};
 use super::retry::{delay, gave_up};
 use super::upload::content_type_of;
-use crate::client::{Auth, Client};
+use crate::client::{Auth, Client, Redirects};
 use crate::error::{Error, Result};
 
 /// resumable.js's and resumable.py's default chunk size.
@@ -247,13 +247,14 @@ pub(crate) async fn send(
     auth: Auth,
     build: impl FnMut(reqwest::RequestBuilder) -> Result<reqwest::RequestBuilder>,
 ) -> Result<reqwest::Response> {
-    if headers.is_empty() {
-        client.send_url(method, url, label, auth, build).await
+    let redirects = if headers.is_empty() {
+        Redirects::Any
     } else {
-        client
-            .send_url_same_origin(method, url, label, auth, build)
-            .await
-    }
+        Redirects::SameOrigin
+    };
+    client
+        .send_with(redirects, method, url, label, auth, build)
+        .await
 }
 
 /// The target URL: absolute, or a route of the client's host.

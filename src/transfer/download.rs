@@ -308,7 +308,6 @@ fn folder_of(path: &Path) -> PathBuf {
 /// The path the file lands on: `target`, or the file a symlink there points
 /// to (followed link by link). A folder, a device, a FIFO or a socket is refused.
 fn resolve_destination(target: &Path) -> Result<PathBuf> {
-    use std::os::unix::fs::FileTypeExt;
     check_file_path(target)?;
     let mut path = target.to_path_buf();
     for _ in 0..MAX_LINKS {
@@ -329,18 +328,7 @@ fn resolve_destination(target: &Path) -> Result<PathBuf> {
                 path.display()
             )));
         }
-        let special = if kind.is_char_device() {
-            Some("a character device")
-        } else if kind.is_block_device() {
-            Some("a block device")
-        } else if kind.is_fifo() {
-            Some("a FIFO")
-        } else if kind.is_socket() {
-            Some("a socket")
-        } else {
-            None
-        };
-        return match special {
+        return match special_kind(kind) {
             Some(kind) => Err(Error::NotARegularFile { path, kind }),
             None => Ok(path),
         };
