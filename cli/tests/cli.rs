@@ -485,13 +485,14 @@ fn slow_proxy(zou: &Zou, rate: u64) -> (FaultProxy, String) {
     (proxy, base)
 }
 
-/// Waits until a download of `dir` has received some bytes.
+/// Waits until a download of `dir` has received more than 64 KiB (a resume
+/// asks again for the last 16 KiB it holds, so less would resume at 0).
 fn wait_for_partial(dir: &Path, child: &mut Child) {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let partial = tree(dir)
             .iter()
-            .any(|(path, bytes)| path.ends_with(".kitsu-partial") && !bytes.is_empty());
+            .any(|(path, bytes)| path.ends_with(".kitsu-partial") && bytes.len() > 64 * 1024);
         if partial {
             return;
         }
