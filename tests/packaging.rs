@@ -202,29 +202,29 @@ fn a_c_program_builds_with_pkg_config_shared_and_static() {
     download_with(&static_program, &[]);
 }
 
-/// kitsu.pc's Libs.private holds what rustc says a static link of the
-/// library needs (`--print native-static-libs`), as cargo-c gathered it.
+/// kitsu.pc's Libs.private holds every system library rustc says a static
+/// link of Rust's standard library needs (`--print native-static-libs` of
+/// a staticlib with nothing in it: a second; the library's own build prints
+/// the same list, which scripts/install writes into kitsu.pc, and none of
+/// its dependencies adds one: ring compiles its C into the archive).
 #[test]
 fn the_static_link_line_is_what_rustc_prints() {
     let Some(prefix) = prefix() else { return };
-    let output = Command::new(env!("CARGO"))
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("empty.rs"), "").unwrap();
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let output = Command::new(rustc)
         .args([
-            "rustc",
-            "--lib",
-            "--locked",
-            "--quiet",
             "--crate-type",
             "staticlib",
-            "--",
+            "--edition",
+            "2021",
             "--print",
             "native-static-libs",
+            "-o",
         ])
-        .current_dir(crate_dir())
-        // Its own target folder: other flags would rebuild the tests' one.
-        .env(
-            "CARGO_TARGET_DIR",
-            crate_dir().join("target/native-static-libs"),
-        )
+        .arg(dir.path().join("libempty.a"))
+        .arg(dir.path().join("empty.rs"))
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -289,4 +289,73 @@ fn a_cmake_project_finds_the_package_shared_and_static_and_after_a_move() {
         }
         download_with(&program, &[]);
     }
+}
+
+/// The README block after `<!-- tested as written by tests/packaging.rs: NAME -->`.
+fn readme_block(name: &str) -> String {
+    let readme = std::fs::read_to_string(crate_dir().join("README.md")).unwrap();
+    let marker = format!("<!-- tested as written by tests/packaging.rs: {name} -->");
+    let after = readme
+        .split_once(&marker)
+        .unwrap_or_else(|| panic!("no {marker} in README.md"))
+        .1;
+    let body = after
+        .trim_start()
+        .split_once('\n')
+        .expect("a fenced block after the marker")
+        .1;
+    body.split_once("\n```")
+        .expect("the block's closing fence")
+        .0
+        .to_string()
+}
+
+/// The README's C and CMake snippets, run as written (the install prefix
+/// put for /opt/kitsu), from the checkout's root: each program they build
+/// downloads from the fake server with nothing set for the loader.
+#[test]
+fn the_readmes_c_and_cmake_snippets_work_as_written() {
+    let Some(prefix) = prefix() else { return };
+    let prefix_text = prefix.display().to_string();
+    let shell = |name: &str, script: &str| {
+        let script = script.replace("/opt/kitsu", &prefix_text);
+        let output = run(Command::new("bash")
+            .args(["-euo", "pipefail", "-c", &script])
+            .current_dir(crate_dir())
+            .env_remove("LD_LIBRARY_PATH")
+            .env_remove("PKG_CONFIG_PATH"));
+        eprintln!("README {name}: {}", String::from_utf8_lossy(&output.stderr));
+    };
+
+    shell("pkg-config", &readme_block("pkg-config"));
+    for program in ["target/kitsu-download", "target/kitsu-download-static"] {
+        let program = crate_dir().join(program);
+        download_with(&program, &[]);
+        std::fs::remove_file(&program).unwrap();
+    }
+
+    shell("checkout", &readme_block("checkout"));
+    let program = crate_dir().join("target/kitsu-download");
+    assert!(dynamic_section(&program).contains("target/release"));
+    download_with(&program, &[]);
+    std::fs::remove_file(&program).unwrap();
+
+    // The CMake lines in a project of their own around examples/c/download.c.
+    let project = tempfile::tempdir().unwrap();
+    let lists = format!(
+        "cmake_minimum_required(VERSION 3.16)\nproject(readme_snippet C)\n\
+         add_executable(myplugin {})\n{}\n",
+        crate_dir().join("examples/c/download.c").display(),
+        readme_block("cmake")
+    );
+    std::fs::write(project.path().join("CMakeLists.txt"), lists).unwrap();
+    let build = project.path().join("build");
+    run(Command::new("cmake")
+        .arg("-S")
+        .arg(project.path())
+        .arg("-B")
+        .arg(&build)
+        .arg(format!("-DCMAKE_PREFIX_PATH={prefix_text}")));
+    run(Command::new("cmake").arg("--build").arg(&build));
+    download_with(&build.join("myplugin"), &[]);
 }

@@ -55,9 +55,9 @@ class BuildPyWithLibrary(build_py):
                     "or install a wheel (scripts/wheel), or set LIBKITSU_LIBRARY"
                 )
             manifest = CHECKOUT / "Cargo.toml"
-            subprocess.run(["cargo", "build", "--release", "--lib", "--manifest-path", str(manifest)], check=True)
+            subprocess.run(["cargo", "build", "--profile", "dist", "--lib", "--manifest-path", str(manifest)], check=True)
             target_dir = Path(os.environ.get("CARGO_TARGET_DIR", CHECKOUT / "target"))
-            source = target_dir / "release" / LIBRARY_NAME
+            source = target_dir / "dist" / LIBRARY_NAME
         shutil.copy2(source, target / LIBRARY_NAME)
         header = Path(os.environ.get("LIBKITSU_HEADER", CHECKOUT / "include" / "kitsu.h"))
         shutil.copy2(header, target / "kitsu.h")

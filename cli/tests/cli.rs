@@ -30,8 +30,10 @@ struct Zou {
 fn zou() -> Option<&'static Zou> {
     static ZOU: OnceLock<Option<Zou>> = OnceLock::new();
     let zou = ZOU.get_or_init(|| {
-        let file =
-            std::env::var("KITSU_LIVE_ENV").unwrap_or_else(|_| "/tmp/libkitsu-zou/zou.env".into());
+        let file = std::env::var("KITSU_LIVE_ENV").unwrap_or_else(|_| {
+            // The checkout's own server (scripts/zou-server start).
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../.work/zou.env").into()
+        });
         let text = std::fs::read_to_string(file).ok()?;
         let value = |key: &str| {
             text.lines()

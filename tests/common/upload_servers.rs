@@ -13,8 +13,10 @@ pub struct Servers {
 
 impl Servers {
     pub fn get() -> Option<Servers> {
-        let file = std::env::var("KITSU_UPLOAD_SERVERS_ENV")
-            .unwrap_or_else(|_| "/tmp/libkitsu-upload-servers/servers.env".into());
+        let file = std::env::var("KITSU_UPLOAD_SERVERS_ENV").unwrap_or_else(|_| {
+            // The checkout's own servers (scripts/upload-servers/run start).
+            default_servers_env()
+        });
         let required = std::env::var_os("KITSU_UPLOAD_SERVERS_REQUIRED").is_some();
         let Ok(text) = std::fs::read_to_string(&file) else {
             assert!(
@@ -127,4 +129,19 @@ pub fn random_file(dir: &Path, name: &str, len: u64) -> PathBuf {
     bytes.truncate(len as usize);
     std::fs::write(&path, bytes).unwrap();
     path
+}
+
+/// `<checkout>/.work/upload-servers/servers.env`, from tests of the library
+/// (CARGO_MANIFEST_DIR the checkout) or of the command (cli/).
+pub fn default_servers_env() -> String {
+    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let checkout = if manifest.ends_with("cli") {
+        manifest.parent().unwrap()
+    } else {
+        manifest
+    };
+    checkout
+        .join(".work/upload-servers/servers.env")
+        .display()
+        .to_string()
 }

@@ -15,7 +15,8 @@ import libkitsu
 
 
 def _zou_env() -> dict:
-    path = Path(os.environ.get("KITSU_LIVE_ENV", "/tmp/libkitsu-zou/zou.env"))
+    # The checkout's own server (scripts/zou-server start writes .work/zou.env).
+    path = Path(os.environ.get("KITSU_LIVE_ENV", Path(__file__).resolve().parents[3] / ".work" / "zou.env"))
     if not path.is_file():
         if os.environ.get("KITSU_LIVE_REQUIRED"):
             pytest.fail(f"KITSU_LIVE_REQUIRED is set but {path} does not exist (scripts/zou-server start)")

@@ -19,7 +19,8 @@ MIB = 1024 * 1024
 
 @pytest.fixture(scope="module")
 def servers() -> dict:
-    path = Path(os.environ.get("KITSU_UPLOAD_SERVERS_ENV", "/tmp/libkitsu-upload-servers/servers.env"))
+    default = Path(__file__).resolve().parents[3] / ".work" / "upload-servers" / "servers.env"
+    path = Path(os.environ.get("KITSU_UPLOAD_SERVERS_ENV", default))
     if not path.is_file():
         if os.environ.get("KITSU_UPLOAD_SERVERS_REQUIRED"):
             pytest.fail(f"{path} is missing (scripts/upload-servers/run start)")
