@@ -336,7 +336,7 @@ fn the_readmes_c_and_cmake_snippets_work_as_written() {
 
     shell("checkout", &readme_block("checkout"));
     let program = crate_dir().join("target/kitsu-download");
-    assert!(dynamic_section(&program).contains("target/release"));
+    assert!(dynamic_section(&program).contains("target/dist"));
     download_with(&program, &[]);
     std::fs::remove_file(&program).unwrap();
 
