@@ -112,6 +112,23 @@ impl LyingServer {
     }
 }
 
+/// A lying server holding one file `name` (`len` bytes of `seed`), behaving
+/// as told, its client, and a temporary folder with the target path in it.
+fn one_file(
+    name: &str,
+    len: usize,
+    seed: u8,
+    behaviour: Behaviour,
+) -> (LyingServer, Client, tempfile::TempDir, PathBuf) {
+    let server = LyingServer::start();
+    server.put(name, bytes(len, seed));
+    server.behave(behaviour);
+    let client = server.client();
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join(name);
+    (server, client, dir, target)
+}
+
 fn serve(stream: TcpStream, files: Arc<Mutex<Files>>) {
     let mut writer = stream.try_clone().unwrap();
     let mut reader = BufReader::new(stream);
@@ -532,15 +549,15 @@ fn leave_partial(target: &Path, route: &str, held: &[u8], total: u64) {
 /// the call start again once, not fail with 416 forever.
 #[test]
 fn a_416_on_a_resume_starts_again() {
-    let server = LyingServer::start();
-    server.put("s.bin", bytes(1000, 5));
-    server.behave(Behaviour {
-        ranges: true,
-        ..Behaviour::default()
-    });
-    let client = server.client();
-    let dir = tempfile::tempdir().unwrap();
-    let target = dir.path().join("s.bin");
+    let (_server, client, dir, target) = one_file(
+        "s.bin",
+        1000,
+        5,
+        Behaviour {
+            ranges: true,
+            ..Behaviour::default()
+        },
+    );
     leave_partial(&target, "files/s.bin", &bytes(30_000, 9), 40_000);
     let got = raw::download(&client, "files/s.bin", &target, resume_options());
     assert_eq!(got.unwrap(), 1000);
@@ -625,16 +642,16 @@ fn a_resume_proves_the_bytes_it_holds() {
 /// the bytes of the file written.
 #[test]
 fn the_last_progress_call_is_the_file_written_when_the_length_changed() {
-    let server = LyingServer::start();
-    server.put("c.bin", bytes(2_000_000, 11));
-    server.behave(Behaviour {
-        cut_after: Some(1_800_000),
-        ranges: false,
-        ..Behaviour::default()
-    });
-    let client = server.client();
-    let dir = tempfile::tempdir().unwrap();
-    let target = dir.path().join("c.bin");
+    let (server, client, _dir, target) = one_file(
+        "c.bin",
+        2_000_000,
+        11,
+        Behaviour {
+            cut_after: Some(1_800_000),
+            ranges: false,
+            ..Behaviour::default()
+        },
+    );
     // The second request gets a shorter file, whole (the range ignored).
     server
         .files
@@ -668,16 +685,16 @@ fn the_last_progress_call_is_the_file_written_when_the_length_changed() {
 /// after 5 attempts when progress was seen only by the 100 ms tick).
 #[test]
 fn attempts_that_move_bytes_never_run_out() {
-    let server = LyingServer::start();
-    server.put("p.bin", bytes(1_000_000, 13));
-    server.behave(Behaviour {
-        cut_after: Some(50_000),
-        ranges: true,
-        ..Behaviour::default()
-    });
-    let client = server.client();
-    let dir = tempfile::tempdir().unwrap();
-    let target = dir.path().join("p.bin");
+    let (_server, client, _dir, target) = one_file(
+        "p.bin",
+        1_000_000,
+        13,
+        Behaviour {
+            cut_after: Some(50_000),
+            ranges: true,
+            ..Behaviour::default()
+        },
+    );
     let started = Instant::now();
     let got = raw::download(&client, "files/p.bin", &target, TransferOptions::default());
     assert_eq!(got.unwrap(), 1_000_000, "after {:?}", started.elapsed());
@@ -692,16 +709,16 @@ fn attempts_that_move_bytes_never_run_out() {
 /// 200 and the whole file: the segmented download falls back to one stream.
 #[test]
 fn a_segmented_download_falls_back_to_one_stream() {
-    let server = LyingServer::start();
-    server.put("seg.bin", bytes(8_000_000, 14));
-    server.behave(Behaviour {
-        ranges: true,
-        whole_for_bounded: true,
-        ..Behaviour::default()
-    });
-    let client = server.client();
-    let dir = tempfile::tempdir().unwrap();
-    let target = dir.path().join("seg.bin");
+    let (server, client, dir, target) = one_file(
+        "seg.bin",
+        8_000_000,
+        14,
+        Behaviour {
+            ranges: true,
+            whole_for_bounded: true,
+            ..Behaviour::default()
+        },
+    );
     let options = TransferOptions {
         segments: 4,
         ..TransferOptions::default()
