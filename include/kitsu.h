@@ -618,7 +618,8 @@ typedef int (*kitsu_event_cb)(const struct kitsu_progress_event *event, void *us
  * named in ::kitsu_transfer_options `result` when the call returns
  * (successful or not). Versioned by `struct_size` as the options are: set
  * it to `sizeof(kitsu_transfer_result)`; the library writes only the
- * fields that fit.
+ * fields that fit. A batch's items have one each
+ * (kitsu_batch_item_receipt()); kitsu_batch_run() leaves its own zero.
  */
 typedef struct kitsu_transfer_result {
   /**
@@ -1029,6 +1030,18 @@ KITSU_API
 kitsu_result kitsu_batch_item_bytes(const struct kitsu_batch *batch,
                                     size_t index,
                                     uint64_t *out_bytes);
+
+/**
+ * What item `index`'s call did into the caller's `*out_result` (its
+ * `struct_size` set, as for ::kitsu_transfer_options `result`): for an item
+ * that succeeded, the last HTTP status, its attempts, its bytes, and the
+ * SHA-256 of its file when the run had `checksum` in its options; for one
+ * that failed or did not run, zeros (its error: kitsu_batch_item_result()).
+ */
+KITSU_API
+kitsu_result kitsu_batch_item_receipt(const struct kitsu_batch *batch,
+                                      size_t index,
+                                      struct kitsu_transfer_result *out_result);
 
 /**
  * The server's answer (JSON) to a successful upload item into `*out_json`,

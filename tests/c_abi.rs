@@ -597,6 +597,7 @@ fn dummy_value(ty: &str, name: &str) -> String {
         ("kitsu_result *", _) => "&code".into(),
         ("int32_t *", _) => "&status".into(),
         ("uint64_t *", _) => "&bytes".into(),
+        (t, _) if t.contains("kitsu_transfer_result *") => "&record".into(),
         ("char *", "message") => "message".into(),
         (t, _) if t.contains("kitsu_cancel_token") => "token".into(),
         (t, _) if t.contains("kitsu_transfer_options") => "NULL".into(),
@@ -692,6 +693,7 @@ int main(int argc, char **argv) {{
     kitsu_result code;
     int32_t status;
     uint64_t bytes;
+    kitsu_transfer_result record = KITSU_TRANSFER_RESULT_INIT;
     char message[64];
     char *json = NULL;
     uint8_t *data = NULL;
@@ -713,6 +715,7 @@ int main(int argc, char **argv) {{
     (void)code;
     (void)status;
     (void)bytes;
+    (void)record;
     (void)message;
     (void)len;
     printf("%d passed, %d failed\n", passed, failed);

@@ -472,7 +472,7 @@ pub fn run_batch(
 
 /// The SHA-256 a successful item of `batch` computed.
 pub fn sha256_of(batch: &Batch, index: usize) -> Option<[u8; 32]> {
-    batch.result(index)?.as_ref().ok()?.sha256
+    batch.result(index)?.as_ref().ok()?.sha256()
 }
 
 /// `sha256sum`'s line for a file: the digest, two spaces, the path.

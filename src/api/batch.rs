@@ -124,7 +124,7 @@ impl Item {
                 return Ok(Outcome {
                     bytes,
                     answer: Some(answer),
-                    sha256: None,
+                    receipt: Default::default(),
                 });
             }
             Item::Preview {
@@ -146,7 +146,7 @@ impl Item {
         Ok(Outcome {
             bytes,
             answer: None,
-            sha256: None,
+            receipt: Default::default(),
         })
     }
 

@@ -5,8 +5,9 @@ use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 
 use super::client::{client_arg, kitsu_client, path_list};
 use super::{
-    boundary, boundary_void, copy_text, kitsu_progress_cb, kitsu_result, kitsu_transfer_options,
-    result_of, write_opt_string, Failure,
+    boundary, boundary_void, check_result_size, copy_text, kitsu_progress_cb, kitsu_result,
+    kitsu_transfer_options, kitsu_transfer_result, result_of, write_opt_string, write_result,
+    Failure,
 };
 use crate::api::batch::{Batch, Item};
 use crate::api::files::PreviewKind;
@@ -362,6 +363,30 @@ pub unsafe extern "C" fn kitsu_batch_item_bytes(
             Ok(outcome) => outcome.bytes,
             Err(_) => 0,
         };
+        Ok(())
+    })
+}
+
+/// What item `index`'s call did into the caller's `*out_result` (its
+/// `struct_size` set, as for ::kitsu_transfer_options `result`): for an item
+/// that succeeded, the last HTTP status, its attempts, its bytes, and the
+/// SHA-256 of its file when the run had `checksum` in its options; for one
+/// that failed or did not run, zeros (its error: kitsu_batch_item_result()).
+#[no_mangle]
+pub unsafe extern "C" fn kitsu_batch_item_receipt(
+    batch: *const kitsu_batch,
+    index: usize,
+    out_result: *mut kitsu_transfer_result,
+) -> kitsu_result {
+    boundary(|| {
+        let (_, guard) = batch_arg(batch)?;
+        let out_result = arg!(out out_result);
+        check_result_size(out_result)?;
+        let receipt = match item_result(&guard, index)? {
+            Ok(outcome) => outcome.receipt.clone(),
+            Err(_) => crate::transfer::Receipt::default(),
+        };
+        write_result(out_result, &receipt);
         Ok(())
     })
 }

@@ -623,7 +623,8 @@ pub struct kitsu_transfer_options {
 /// named in ::kitsu_transfer_options `result` when the call returns
 /// (successful or not). Versioned by `struct_size` as the options are: set
 /// it to `sizeof(kitsu_transfer_result)`; the library writes only the
-/// fields that fit.
+/// fields that fit. A batch's items have one each
+/// (kitsu_batch_item_receipt()); kitsu_batch_run() leaves its own zero.
 #[repr(C)]
 pub struct kitsu_transfer_result {
     /// `sizeof(kitsu_transfer_result)`, set by the caller.
@@ -672,12 +673,30 @@ impl Drop for CallbackSet {
     }
 }
 
+/// A caller's result struct must say its size (0 is a struct left unset).
+///
+/// # Safety
+/// `out` points to a readable `struct_size` field.
+pub(crate) unsafe fn check_result_size(out: *const kitsu_transfer_result) -> Result<(), Failure> {
+    let size = std::ptr::addr_of!((*out).struct_size).read_unaligned();
+    if size < size_of::<usize>() {
+        return Err(Error::InvalidParameter(format!(
+            "kitsu_transfer_result.struct_size is {size}: set it to sizeof(kitsu_transfer_result)"
+        ))
+        .into());
+    }
+    Ok(())
+}
+
 /// Writes `receipt` into the caller's result struct, the fields that fit
 /// in its `struct_size`.
 ///
 /// # Safety
 /// `out` is NULL or points to `out->struct_size` writable bytes.
-unsafe fn write_result(out: *mut kitsu_transfer_result, receipt: &crate::transfer::Receipt) {
+pub(crate) unsafe fn write_result(
+    out: *mut kitsu_transfer_result,
+    receipt: &crate::transfer::Receipt,
+) {
     type R = kitsu_transfer_result;
     if out.is_null() {
         return;
@@ -839,13 +858,7 @@ pub(crate) unsafe fn transfer_arg(
     if holds(struct_size, offset_of!(O, result), size_of::<*mut c_void>()) {
         let out = std::ptr::addr_of!((*options).result).read_unaligned();
         if !out.is_null() {
-            let size = std::ptr::addr_of!((*out).struct_size).read_unaligned();
-            if size < size_of::<usize>() {
-                return Err(Error::InvalidParameter(format!(
-                    "kitsu_transfer_result.struct_size is {size}: set it to sizeof(kitsu_transfer_result)"
-                ))
-                .into());
-            }
+            check_result_size(out)?;
             set.result_out = out;
         }
     }

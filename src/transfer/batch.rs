@@ -87,8 +87,17 @@ pub struct Outcome {
     pub bytes: u64,
     /// The server's answer of an upload (JSON), if any.
     pub answer: Option<String>,
-    /// The SHA-256 of the item's file, when the batch asked for checksums.
-    pub sha256: Option<[u8; 32]>,
+    /// What the item's call did: status, attempts, bytes, and the SHA-256
+    /// of its file when the batch asked for checksums.
+    pub receipt: super::Receipt,
+}
+
+impl Outcome {
+    /// The SHA-256 of the item's file (its first, for an upload of several),
+    /// when the batch asked for checksums.
+    pub fn sha256(&self) -> Option<[u8; 32]> {
+        self.receipt.sha256.first().copied()
+    }
 }
 
 /// The combined counts of the items of one run, kept as running sums: an
@@ -389,7 +398,7 @@ pub(crate) fn run_batch(
                 call.check_cancelled()?;
                 let mut outcome = run_item(spec.index, &mut call).await?;
                 call.complete()?;
-                outcome.sha256 = call.take_receipt(true).sha256.first().copied();
+                outcome.receipt = call.take_receipt(true);
                 Ok(outcome)
             }
             .await;

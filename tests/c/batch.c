@@ -408,6 +408,37 @@ static void test_arguments(kitsu_client *client) {
     kitsu_batch_free(batch);
 }
 
+/* Each item's record with the SHA-256 of its file computed in the same pass
+ * (options.checksum); a failed item's record is zeros. */
+static void test_item_receipts(kitsu_client *client) {
+    static const char *expected = "011c84f4e24161691915bad9598e9c9fdb6c42ff2ba9bc081e540d54970fbd12";
+    kitsu_batch *batch = NULL;
+    char a[1024], b[1024];
+    kitsu_transfer_options options = KITSU_TRANSFER_OPTIONS_INIT;
+    kitsu_transfer_result record = KITSU_TRANSFER_RESULT_INIT;
+    kitsu_result rc;
+
+    path_in_scratch(a, sizeof a, "digest-a.bin");
+    path_in_scratch(b, sizeof b, "digest-b.bin");
+    CHECK(kitsu_batch_new(client, &batch) == KITSU_RESULT_OK, "new");
+    kitsu_batch_add_download(batch, "files/fixed/5000", a, NULL);
+    kitsu_batch_add_download(batch, "status/404", b, NULL);
+    options.checksum = 1;
+    options.max_attempts = 1;
+    rc = kitsu_batch_run(batch, 2, &options, NULL, NULL);
+    CHECK(rc == KITSU_RESULT_BATCH_INCOMPLETE, "run: %u", rc);
+    rc = kitsu_batch_item_receipt(batch, 0, &record);
+    CHECK(rc == KITSU_RESULT_OK && record.has_sha256 == 1 && strcmp(record.sha256_hex, expected) == 0
+              && record.bytes == 5000 && record.http_status == 200 && record.attempts == 1,
+          "item 0: %u %s %llu %u", rc, record.sha256_hex, (unsigned long long)record.bytes, record.http_status);
+    rc = kitsu_batch_item_receipt(batch, 1, &record);
+    CHECK(rc == KITSU_RESULT_OK && record.has_sha256 == 0 && record.bytes == 0 && record.http_status == 0,
+          "failed item: %u %u", rc, record.http_status);
+    rc = kitsu_batch_item_receipt(batch, 2, &record);
+    CHECK(rc == KITSU_RESULT_INVALID_PARAMETER, "past the end: %u", rc);
+    kitsu_batch_free(batch);
+}
+
 int main(int argc, char **argv) {
     kitsu_client *client;
     if (argc != 3) {
@@ -425,6 +456,7 @@ int main(int argc, char **argv) {
     test_uploads_and_rerun(client);
     test_cancel(client);
     test_arguments(client);
+    test_item_receipts(client);
     kitsu_client_free(client);
     test_one_refresh();
     printf("%d passed, %d failed\n", passed, failed);

@@ -155,6 +155,7 @@ _C_TYPES = {
     "kitsu_progress_cb": PROGRESS_CB,
     "const kitsu_transfer_options *": ctypes.POINTER(TransferOptionsC),
     "const kitsu_chunked_options *": ctypes.POINTER(ChunkedOptionsC),
+    "kitsu_transfer_result *": ctypes.POINTER(TransferResultC),
 }
 
 

@@ -58,6 +58,12 @@ class BatchResult:
     size: Optional[int] = None
     error: Optional[BaseException] = None
     answer: Any = None
+    #: The SHA-256 (hex) of the item's file, computed while it moved, when
+    #: the run had ``checksum=True``; else None.
+    sha256: Optional[str] = None
+    #: The attempts its request took, and its last HTTP status (0: none).
+    attempts: int = 0
+    http_status: int = 0
 
     @property
     def ok(self) -> bool:
@@ -132,15 +138,17 @@ class Batch:
         cancel: Optional[CancelToken] = None,
         raise_on_error: bool = False,
         segments: int = 0,
+        checksum: bool = False,
     ) -> List[BatchResult]:
         """Runs every item not yet succeeded; returns every item's result, in
         order. A failed item raises nothing unless ``raise_on_error``
-        (then :class:`~libkitsu.exception.BatchIncomplete`, with ``results``)."""
+        (then :class:`~libkitsu.exception.BatchIncomplete`, with ``results``).
+        ``checksum=True``: each result's ``sha256``, computed in the same pass."""
         try:
             _native.call_with_progress(
                 "kitsu_batch_run",
                 [self.handle, max(0, int(max_in_flight))],
-                Transfer(progress_callback, cancel, event_callback, segments=segments),
+                Transfer(progress_callback, cancel, event_callback, segments=segments, checksum=checksum),
             )
         except _exc.BatchIncomplete as error:
             error.results = self.results()
@@ -172,7 +180,19 @@ class Batch:
         answer = ctypes.c_void_p()
         _native.raise_for(lib.kitsu_batch_item_answer(self.handle, index, ctypes.byref(answer)))
         text = _native.take_string(answer)
-        return BatchResult(index, path, size=size.value, answer=json.loads(text) if text else None)
+        record = _native.TransferResultC(ctypes.sizeof(_native.TransferResultC))
+        _native.raise_for(lib.kitsu_batch_item_receipt(self.handle, index, ctypes.byref(record)))
+        receipt = _native.Receipt()
+        receipt._take(record)
+        return BatchResult(
+            index,
+            path,
+            size=size.value,
+            answer=json.loads(text) if text else None,
+            sha256=receipt.sha256,
+            attempts=receipt.attempts,
+            http_status=receipt.http_status,
+        )
 
     def close(self) -> None:
         handle, self._handle = self._handle, None
@@ -210,6 +230,7 @@ def download_preview_files(
     client: Optional[KitsuClient] = None,
     raise_on_error: bool = False,
     segments: int = 0,
+    checksum: bool = False,
 ) -> List[BatchResult]:
     """Downloads previews (dicts as gazu's listings give them, or ids), one
     per target path, ``max_in_flight`` at once. Returns one
@@ -217,7 +238,7 @@ def download_preview_files(
     with Batch(client) as batch:
         for preview, target in _pairs(previews, targets, "previews"):
             batch.add_preview_download(preview, target, kind)
-        return batch.run(max_in_flight, progress_callback, event_callback, cancel, raise_on_error, segments)
+        return batch.run(max_in_flight, progress_callback, event_callback, cancel, raise_on_error, segments, checksum)
 
 
 def download_files(
@@ -230,10 +251,11 @@ def download_files(
     client: Optional[KitsuClient] = None,
     raise_on_error: bool = False,
     segments: int = 0,
+    checksum: bool = False,
 ) -> List[BatchResult]:
     """Downloads any routes (gazu's ``raw.download``), one per target path,
     ``max_in_flight`` at once. Returns one :class:`BatchResult` per route."""
     with Batch(client) as batch:
         for route, target in _pairs(routes, targets, "routes"):
             batch.add_download(route, target)
-        return batch.run(max_in_flight, progress_callback, event_callback, cancel, raise_on_error, segments)
+        return batch.run(max_in_flight, progress_callback, event_callback, cancel, raise_on_error, segments, checksum)

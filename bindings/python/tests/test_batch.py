@@ -4,6 +4,7 @@ them; the combined progress contract; events per item; cancel."""
 
 from __future__ import annotations
 
+import hashlib
 import threading
 
 import pytest
@@ -73,10 +74,13 @@ def test_every_preview_of_a_project_matches_single_downloads(scene, previews):
     # Thumbnails by id (no dicts): the same bytes as the single downloads.
     ids = [p["id"] for p in previews]
     thumbs = [batched / f"{i}-t.png" for i in ids]
-    results = libkitsu.batch.download_preview_files(ids, thumbs, kind="thumbnail", client=client)
+    results = libkitsu.batch.download_preview_files(ids, thumbs, kind="thumbnail", client=client, checksum=True)
     assert all(r.ok for r in results)
-    for target in thumbs:
+    for result, target in zip(results, thumbs):
         assert target.read_bytes() == (singles / target.name).read_bytes()
+        # Each item's SHA-256, computed while it downloaded, and its record.
+        assert result.sha256 == hashlib.sha256(target.read_bytes()).hexdigest()
+        assert result.attempts == 1 and result.http_status == 200
 
 
 def test_a_missing_preview_fails_alone(scene, previews):
